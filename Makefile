@@ -1,0 +1,44 @@
+.POSIX:
+# dmsnap: one static binary.  musl-gcc when present, else cc -static.
+CC = `command -v musl-gcc || echo cc`
+CFLAGS = -Os -Wall -Wextra -std=c11 -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
+PREFIX = /usr/local
+DESTDIR =
+OBJS = dmsnap.o snap.o probe.o dm_ioctl.o
+
+all: dmsnap
+
+dmsnap: $(OBJS)
+	@command -v musl-gcc >/dev/null || echo "note: musl-gcc not found (apt-get install musl-tools); linking with cc -static"
+	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+	@echo "dmsnap: `wc -c < $@` bytes, static"
+
+.c.o:
+	$(CC) $(CFLAGS) -c $<
+
+$(OBJS): dm_ioctl.h
+dmsnap.o snap.o probe.o: dmsnap.h
+
+check: dmsnap
+	tests/check
+
+demo: dmsnap
+	tests/guest/run tests/guest/demo.sh
+
+bench: dmsnap
+	tests/guest/run -k tests/guest/bench.sh
+
+fuzz:
+	tests/fuzz/run
+
+install: dmsnap
+	mkdir -p $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/dmsnap
+	cp dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsnap
+	cp dmsnap.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmsnap.8
+	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
+
+clean:
+	rm -f dmsnap $(OBJS) tests/unit/unit tests/unit/*.o
+
+.PHONY: all check demo bench fuzz install clean

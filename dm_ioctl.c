@@ -1,0 +1,616 @@
+/*
+ * dm_ioctl.c - the kernel boundary: encode requests, decode replies, one
+ * function per ioctl.  Returns -errno, never prints, never exits.
+ *
+ * Replies are input: every offset the kernel hands back is checked against
+ * the buffer before it is followed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "dm_ioctl.h"
+
+_Static_assert(sizeof(struct dm_ioctl) == 312, "dm_ioctl ABI size");
+_Static_assert(sizeof(struct dm_target_spec) == 40, "dm_target_spec ABI size");
+
+#define REPLY_FIRST_SIZE (16u * 1024)
+#define REPLY_MAX_SIZE   (64u * 1024 * 1024)
+#define ALIGN8(x)        (((x) + 7) & ~(size_t)7)
+
+int (*dm_ioctl_hook)(enum dm_cmd cmd, const char *name);
+
+/* ---- pure helpers ---- */
+
+/*
+ * Names end up as /dev/mapper nodes and in line-based output: besides the
+ * kernel's rules (length, no '/') refuse blanks and anything unprintable.
+ */
+static int check_label(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n == max)
+		return -ENAMETOOLONG;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '/')
+			return -EINVAL;
+	return 0;
+}
+
+int dm_check_name(const char *name)
+{
+	if (!name || !*name || !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control"))
+		return -EINVAL;
+	return check_label(name, DM_NAME_LEN);
+}
+
+int dm_check_uuid(const char *uuid)
+{
+	return check_label(uuid, DM_UUID_LEN);
+}
+
+/* Strict unsigned decimal: no sign, no blanks, no overflow. */
+static int parse_u64(const char *s, char **end, uint64_t *v)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long x = strtoull(s, end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*v = x;
+	return 0;
+}
+
+static char *skip_blanks(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* "start length type [params]"; params may be empty.  Modifies line. */
+int dm_parse_line(char *line, struct dm_target *t)
+{
+	char *p = skip_blanks(line), *end;
+	int r;
+
+	line[strcspn(line, "\n")] = '\0';
+	if ((r = parse_u64(p, &end, &t->start)) || (*end != ' ' && *end != '\t'))
+		return r ? r : -EINVAL;
+	p = skip_blanks(end);
+	if ((r = parse_u64(p, &end, &t->length)) || (*end != ' ' && *end != '\t'))
+		return r ? r : -EINVAL;
+	if (t->length == 0 || t->start > UINT64_MAX - t->length)
+		return -ERANGE;
+	p = skip_blanks(end);
+	size_t n = strcspn(p, " \t");
+	if (n == 0)
+		return -EINVAL;
+	if (n >= DM_MAX_TYPE_NAME)
+		return -ENAMETOOLONG;
+	memcpy(t->type, p, n);
+	t->type[n] = '\0';
+	t->params = skip_blanks(p + n);
+	return 0;
+}
+
+/* TABLE_LOAD payload: specs back to back, each followed by its parameters. */
+long dm_encode_targets(char *buf, size_t cap, const struct dm_target *t, size_t n)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t plen = strlen(t[i].params) + 1;
+		size_t rec = ALIGN8(sizeof(struct dm_target_spec) + plen);
+		struct dm_target_spec spec = {
+			.sector_start = t[i].start,
+			.length = t[i].length,
+			.next = (uint32_t)rec,
+		};
+
+		if (strnlen(t[i].type, DM_MAX_TYPE_NAME) == DM_MAX_TYPE_NAME)
+			return -ENAMETOOLONG;
+		if (rec > UINT32_MAX || rec > cap - off || off > LONG_MAX - rec)
+			return -ENOSPC;
+		strcpy(spec.target_type, t[i].type);
+		memset(buf + off, 0, rec);
+		memcpy(buf + off, &spec, sizeof spec);
+		memcpy(buf + off + sizeof spec, t[i].params, plen);
+		off += rec;
+	}
+	return (long)off;
+}
+
+/* Bytes of data the reply really holds, or 0 if its header lies. */
+static size_t reply_data_size(const struct dm_reply *r)
+{
+	const struct dm_ioctl *io = r->io;
+
+	if (r->size < sizeof *io || io->data_start < sizeof *io ||
+	    io->data_size > r->size || io->data_start > io->data_size)
+		return 0;
+	return io->data_size - io->data_start;
+}
+
+static const char *reply_data(const struct dm_reply *r)
+{
+	return (const char *)r->io + r->io->data_start;
+}
+
+/* Is there a NUL in data[from, len)? */
+static int has_nul(const char *data, size_t from, size_t len)
+{
+	return from < len && memchr(data + from, '\0', len - from) != NULL;
+}
+
+/* TABLE_STATUS reply: returns 1 and fills t, 0 at the end, -EPROTO if malformed. */
+int dm_next_target(struct dm_reply *r, struct dm_target *t)
+{
+	size_t len = reply_data_size(r);
+	const char *data = reply_data(r);
+	struct dm_target_spec spec;
+
+	if (r->done || r->seen >= r->io->target_count)
+		return 0;
+	if (r->pos > len || len - r->pos < sizeof spec)
+		return -EPROTO;
+	memcpy(&spec, data + r->pos, sizeof spec);
+	if (!memchr(spec.target_type, '\0', sizeof spec.target_type) ||
+	    !has_nul(data, r->pos + sizeof spec, len))
+		return -EPROTO;
+	t->start = spec.sector_start;
+	t->length = spec.length;
+	strcpy(t->type, spec.target_type);
+	t->params = data + r->pos + sizeof spec;
+	r->seen++;
+	/* next counts from the data start; it must move forward or we would loop. */
+	if (r->seen < r->io->target_count && spec.next <= r->pos)
+		return -EPROTO;
+	r->pos = spec.next;
+	return 1;
+}
+
+/* LIST_DEVICES reply: returns 1 and fills n, 0 at the end, -EPROTO if malformed. */
+int dm_next_name(struct dm_reply *r, struct dm_name *n)
+{
+	size_t len = reply_data_size(r);
+	const char *data = reply_data(r);
+	struct dm_name_list rec;
+
+	if (r->done)
+		return 0;
+	if (r->pos > len || len - r->pos < sizeof rec)
+		return -EPROTO;
+	memcpy(&rec, data + r->pos, sizeof rec);
+	if (r->pos == 0 && rec.dev == 0) {  /* the kernel's "no devices" */
+		r->done = 1;
+		return 0;
+	}
+	if (!has_nul(data, r->pos + offsetof(struct dm_name_list, name), len) ||
+	    rec.next > len - r->pos)
+		return -EPROTO;
+	n->name = data + r->pos + offsetof(struct dm_name_list, name);
+	dm_decode_dev(rec.dev, &n->major, &n->minor);
+	r->seen++;
+	r->done = rec.next == 0;
+	r->pos += rec.next;
+	return 1;
+}
+
+/* LIST_VERSIONS reply: returns 1 and fills v, 0 at the end, -EPROTO if malformed. */
+int dm_next_version(struct dm_reply *r, struct dm_version *v)
+{
+	size_t len = reply_data_size(r);
+	const char *data = reply_data(r);
+	struct dm_target_versions rec;
+
+	if (r->done || (r->pos == 0 && len == 0))
+		return 0;
+	if (r->pos > len || len - r->pos < sizeof rec ||
+	    !has_nul(data, r->pos + offsetof(struct dm_target_versions, name), len))
+		return -EPROTO;
+	memcpy(&rec, data + r->pos, sizeof rec);
+	if (rec.next > len - r->pos)
+		return -EPROTO;
+	v->name = data + r->pos + offsetof(struct dm_target_versions, name);
+	memcpy(v->version, rec.version, sizeof v->version);
+	r->seen++;
+	r->done = rec.next == 0;
+	r->pos += rec.next;
+	return 1;
+}
+
+int dm_deps_count(const struct dm_reply *r, uint32_t *count)
+{
+	struct dm_target_deps deps;
+	size_t len = reply_data_size(r);
+
+	if (len < sizeof deps)
+		return -EPROTO;
+	memcpy(&deps, reply_data(r), sizeof deps);
+	if (deps.count > (len - sizeof deps) / sizeof(uint64_t))
+		return -EPROTO;
+	*count = deps.count;
+	return 0;
+}
+
+/* Only after dm_deps_count() vouched for i < count. */
+uint64_t dm_deps_dev(const struct dm_reply *r, uint32_t i)
+{
+	uint64_t dev;
+
+	memcpy(&dev, reply_data(r) + sizeof(struct dm_target_deps) + i * sizeof dev, sizeof dev);
+	return dev;
+}
+
+/* The kernel's huge_encode_dev: minor's low byte, major, then the rest of minor. */
+void dm_decode_dev(uint64_t dev, uint32_t *major, uint32_t *minor)
+{
+	*major = (uint32_t)((dev & 0xfff00) >> 8);
+	*minor = (uint32_t)((dev & 0xff) | ((dev >> 12) & 0xfff00));
+}
+
+uint64_t dm_encode_dev(uint32_t major, uint32_t minor)
+{
+	return (minor & 0xff) | ((uint64_t)major << 8) | ((uint64_t)(minor & ~0xffu) << 12);
+}
+
+void dm_info_from(const struct dm_ioctl *io, struct dm_info *info)
+{
+	memcpy(info->name, io->name, sizeof info->name);
+	info->name[DM_NAME_LEN - 1] = '\0';
+	memcpy(info->uuid, io->uuid, sizeof info->uuid);
+	info->uuid[DM_UUID_LEN - 1] = '\0';
+	dm_decode_dev(io->dev, &info->major, &info->minor);
+	info->flags = io->flags;
+	info->event_nr = io->event_nr;
+	info->target_count = io->target_count;
+	info->open_count = io->open_count;
+}
+
+const char *dm_cmd_name(enum dm_cmd cmd)
+{
+	static const char *const names[] = {
+		"DM_VERSION", "DM_REMOVE_ALL", "DM_LIST_DEVICES", "DM_DEV_CREATE",
+		"DM_DEV_REMOVE", "DM_DEV_RENAME", "DM_DEV_SUSPEND", "DM_DEV_STATUS",
+		"DM_DEV_WAIT", "DM_TABLE_LOAD", "DM_TABLE_CLEAR", "DM_TABLE_DEPS",
+		"DM_TABLE_STATUS", "DM_LIST_VERSIONS", "DM_TARGET_MSG", "DM_DEV_SET_GEOMETRY",
+	};
+	return (unsigned)cmd < sizeof names / sizeof *names ? names[cmd] : "DM_UNKNOWN";
+}
+
+int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor)
+{
+	char *end;
+	uint64_t ma, mi;
+
+	if (parse_u64(s, &end, &ma) || *end != ':' || parse_u64(end + 1, &end, &mi) || *end)
+		return -EINVAL;
+	if (ma > 0xfff || mi > 0xfffff)
+		return -ERANGE;
+	*major = (uint32_t)ma;
+	*minor = (uint32_t)mi;
+	return 0;
+}
+
+int dm_parse_snap_status(const char *s, struct dm_snap_status *st)
+{
+	static const struct { const char *word; enum dm_snap_state state; } words[] = {
+		{ "Invalid", DM_SNAP_INVALID },
+		{ "Overflow", DM_SNAP_OVERFLOW },
+		{ "Merge failed", DM_SNAP_MERGE_FAILED },
+		{ "Unknown", DM_SNAP_UNKNOWN },
+	};
+	char *end;
+
+	memset(st, 0, sizeof *st);
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (!strcmp(s, words[i].word)) {
+			st->state = words[i].state;
+			return 0;
+		}
+	if (parse_u64(s, &end, &st->used) || *end != '/' ||
+	    parse_u64(end + 1, &end, &st->total) || *end != ' ' ||
+	    parse_u64(end + 1, &end, &st->metadata) || *end)
+		return -EINVAL;
+	if (st->used > st->total || st->metadata > st->used)
+		return -EINVAL;
+	st->state = DM_SNAP_ACTIVE;
+	return 0;
+}
+
+/* Copies the i-th blank-separated word of s into buf: -ENOENT if absent, -E2BIG if too long. */
+static int word(const char *s, int i, char *buf, size_t size)
+{
+	for (;;) {
+		s += strspn(s, " \t");
+		size_t n = strcspn(s, " \t");
+		if (n == 0)
+			return -ENOENT;
+		if (i-- == 0) {
+			if (n >= size)
+				return -E2BIG;
+			memcpy(buf, s, n);
+			buf[n] = '\0';
+			return 0;
+		}
+		s += n;
+	}
+}
+
+/* Exactly n words? */
+static int has_words(const char *s, int n)
+{
+	char w[1];
+
+	return word(s, n - 1, w, sizeof w) != -ENOENT && word(s, n, w, sizeof w) == -ENOENT;
+}
+
+static int word_u64(const char *s, int i, uint64_t *v)
+{
+	char buf[24], *end;
+
+	if (word(s, i, buf, sizeof buf) || parse_u64(buf, &end, v) || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static int word_devno(const char *s, int i, uint32_t *major, uint32_t *minor)
+{
+	char buf[24];
+
+	if (word(s, i, buf, sizeof buf))
+		return -EINVAL;
+	return dm_parse_devno(buf, major, minor);
+}
+
+/* "<origin> <cow> <P|PO|N> <chunk>" with devices as major:minor. */
+int dm_parse_snap_table(const char *params, struct dm_snap_table *t)
+{
+	char mode[4];
+
+	if (!has_words(params, 4) || word_devno(params, 0, &t->origin_major, &t->origin_minor) ||
+	    word_devno(params, 1, &t->cow_major, &t->cow_minor) || word(params, 2, mode, sizeof mode) ||
+	    word_u64(params, 3, &t->chunk))
+		return -EINVAL;
+	if (strcmp(mode, "P") && strcmp(mode, "PO") && strcmp(mode, "N"))
+		return -EINVAL;
+	strcpy(t->mode, mode);
+	return 0;
+}
+
+/* "<dev> <offset>" of a linear target, the device as major:minor. */
+int dm_parse_linear(const char *params, uint32_t *major, uint32_t *minor, uint64_t *offset)
+{
+	if (!has_words(params, 2) || word_devno(params, 0, major, minor) || word_u64(params, 1, offset))
+		return -EINVAL;
+	return 0;
+}
+
+/* The device a snapshot, snapshot-origin or snapshot-merge line starts with. */
+int dm_first_devno(const char *params, uint32_t *major, uint32_t *minor)
+{
+	return word_devno(params, 0, major, minor);
+}
+
+void dm_reply_free(struct dm_reply *r)
+{
+	free(r->io);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- the ioctls ---- */
+
+/* Zero, version, sizes and name: every request starts here. */
+static int prepare(struct dm_ioctl *io, size_t size, const char *name)
+{
+	memset(io, 0, size);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->version[1] = DM_VERSION_MINOR;
+	io->version[2] = DM_VERSION_PATCH;
+	io->data_size = (uint32_t)size;
+	io->data_start = sizeof *io;
+	if (name) {
+		int r = dm_check_name(name);
+		if (r)
+			return r;
+		strcpy(io->name, name);
+	}
+	return 0;
+}
+
+static int call(int fd, enum dm_cmd cmd, struct dm_ioctl *io)
+{
+	if (dm_ioctl_hook) {
+		int r = dm_ioctl_hook(cmd, io->name);
+		if (r)
+			return r;
+	}
+	return ioctl(fd, DM_IOCTL_REQUEST(cmd), io) < 0 ? -errno : 0;
+}
+
+/* A command with a fixed-size request and no payload. */
+static int call_simple(int fd, enum dm_cmd cmd, const char *name, uint32_t flags,
+		       uint32_t event_nr, struct dm_info *info)
+{
+	struct dm_ioctl io;
+	int r = prepare(&io, sizeof io, name);
+
+	if (r)
+		return r;
+	io.flags = flags;
+	io.event_nr = event_nr;
+	if ((r = call(fd, cmd, &io)))
+		return r;
+	if (info)
+		dm_info_from(&io, info);
+	return 0;
+}
+
+/* A command whose reply has variable size: grow while the kernel says BUFFER_FULL. */
+static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flags, struct dm_reply *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t size = REPLY_FIRST_SIZE; size <= REPLY_MAX_SIZE; size *= 2) {
+		struct dm_ioctl *io = malloc(size);
+		int r;
+
+		if (!io)
+			return -ENOMEM;
+		if ((r = prepare(io, size, name)) == 0) {
+			io->flags = flags;
+			r = call(fd, cmd, io);
+		}
+		if (r) {
+			free(io);
+			return r;
+		}
+		if (!(io->flags & DM_BUFFER_FULL_FLAG)) {
+			out->io = io;
+			out->size = size;
+			return 0;
+		}
+		free(io);
+	}
+	return -ENOBUFS;
+}
+
+int dm_open_control(void)
+{
+	int fd = open(DM_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+
+	/* Without udev nobody makes the control node: make it ourselves. */
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir(DM_DIR, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (mknod(DM_CONTROL_PATH, S_IFCHR | 0600, makedev(DM_CONTROL_MAJOR, DM_CONTROL_MINOR)) < 0 &&
+		    errno != EEXIST)
+			return -errno;
+		fd = open(DM_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+int dm_get_version(int fd, uint32_t version[3])
+{
+	struct dm_ioctl io;
+	int r;
+
+	prepare(&io, sizeof io, NULL);
+	if ((r = call(fd, DM_VERSION_CMD, &io)))
+		return r;
+	memcpy(version, io.version, sizeof io.version);
+	return version[0] == DM_VERSION_MAJOR ? 0 : -EPROTO;
+}
+
+int dm_create(int fd, const char *name, const char *uuid, struct dm_info *info)
+{
+	struct dm_ioctl io;
+	int r = prepare(&io, sizeof io, name);
+
+	if (r)
+		return r;
+	if (uuid && *uuid) {
+		if ((r = dm_check_uuid(uuid)))
+			return r;
+		strcpy(io.uuid, uuid);
+	}
+	if ((r = call(fd, DM_DEV_CREATE_CMD, &io)))
+		return r;
+	if (info)
+		dm_info_from(&io, info);
+	return 0;
+}
+
+int dm_remove(int fd, const char *name, int deferred)
+{
+	return call_simple(fd, DM_DEV_REMOVE_CMD, name, deferred ? DM_DEFERRED_REMOVE_FLAG : 0, 0, NULL);
+}
+
+int dm_suspend(int fd, const char *name, uint32_t flags)
+{
+	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, flags | DM_SUSPEND_FLAG, 0, NULL);
+}
+
+int dm_resume(int fd, const char *name, struct dm_info *info)
+{
+	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, 0, 0, info);
+}
+
+int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int readonly)
+{
+	size_t cap = sizeof(struct dm_ioctl);
+	struct dm_ioctl *io;
+	long len;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t rec = ALIGN8(sizeof(struct dm_target_spec) + strlen(t[i].params) + 1);
+		if (rec > REPLY_MAX_SIZE - cap)
+			return -E2BIG;
+		cap += rec;
+	}
+	if (n > UINT32_MAX)
+		return -E2BIG;
+	if (!(io = malloc(cap)))
+		return -ENOMEM;
+	if ((r = prepare(io, cap, name)) == 0) {
+		len = dm_encode_targets((char *)io + sizeof *io, cap - sizeof *io, t, n);
+		if (len < 0)
+			r = (int)len;
+	}
+	if (r == 0) {
+		io->target_count = (uint32_t)n;
+		io->flags = readonly ? DM_READONLY_FLAG : 0;
+		r = call(fd, DM_TABLE_LOAD_CMD, io);
+	}
+	free(io);
+	return r;
+}
+
+int dm_clear(int fd, const char *name)
+{
+	return call_simple(fd, DM_TABLE_CLEAR_CMD, name, 0, 0, NULL);
+}
+
+int dm_get_info(int fd, const char *name, struct dm_info *info)
+{
+	return call_simple(fd, DM_DEV_STATUS_CMD, name, 0, 0, info);
+}
+
+/* flags: DM_STATUS_TABLE_FLAG for the table instead of the status,
+ * DM_QUERY_INACTIVE_TABLE_FLAG for the inactive slot. */
+int dm_get_table(int fd, const char *name, uint32_t flags, struct dm_reply *r)
+{
+	return call_growing(fd, DM_TABLE_STATUS_CMD, name, flags, r);
+}
+
+int dm_get_deps(int fd, const char *name, uint32_t flags, struct dm_reply *r)
+{
+	return call_growing(fd, DM_TABLE_DEPS_CMD, name, flags, r);
+}
+
+int dm_list_devices(int fd, struct dm_reply *r)
+{
+	return call_growing(fd, DM_LIST_DEVICES_CMD, NULL, 0, r);
+}
+
+int dm_list_versions(int fd, struct dm_reply *r)
+{
+	return call_growing(fd, DM_LIST_VERSIONS_CMD, NULL, 0, r);
+}
+
+/* Blocks until the device's event counter moves past event_nr; EINTR on a signal. */
+int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *info)
+{
+	return call_simple(fd, DM_DEV_WAIT_CMD, name, 0, event_nr, info);
+}

@@ -1,0 +1,240 @@
+/*
+ * probe.c - what dmsnap needs to know about block devices before it
+ * touches them: number, size, block size, users, signatures, names.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <limits.h>
+
+#include "dmsnap.h"
+
+#ifndef BLKSSZGET
+#define BLKSSZGET _IO(0x12, 104)
+#endif
+#ifndef BLKGETSIZE64
+#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
+#endif
+
+int probe_blockdev(const char *path, struct blockdev *bd)
+{
+	struct stat st;
+	uint64_t bytes;
+	int fd, lbs, r = 0;
+
+	memset(bd, 0, sizeof *bd);
+	bd->path = path;
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	bd->major = major(st.st_rdev);
+	bd->minor = minor(st.st_rdev);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &lbs) < 0)
+		r = -errno;
+	close(fd);
+	bd->sectors = bytes >> DM_SECTOR_SHIFT;
+	bd->logical_block = (unsigned)lbs;
+	return r;
+}
+
+/* O_EXCL on a block device fails with EBUSY while it is mounted or claimed by dm or md. */
+int open_exclusive(const char *path, int flags)
+{
+	int fd = open(path, flags | O_EXCL | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+struct signature {
+	const char *what;
+	long long offset;  /* from the start; negative: from the end, 64 KiB aligned (md 0.90) */
+	const char *magic;
+	size_t len;
+};
+
+/* Enough to recognise what a careless COW argument would destroy. */
+static const struct signature signatures[] = {
+	{ "an XFS filesystem", 0, "XFSB", 4 },
+	{ "an ext2/3/4 filesystem", 1080, "\x53\xef", 2 },
+	{ "a btrfs filesystem", 65600, "_BHRfS_M", 8 },
+	{ "an F2FS filesystem", 1024, "\x10\x20\xf5\xf2", 4 },
+	{ "a swap area", 4086, "SWAPSPACE2", 10 },
+	{ "a swap area", 4086, "SWAP-SPACE", 10 },
+	{ "a LUKS volume", 0, "LUKS\xba\xbe", 6 },
+	{ "an LVM physical volume", 512, "LABELONE", 8 },
+	{ "an md RAID member (1.1)", 0, "\xfc\x4e\x2b\xa9", 4 },
+	{ "an md RAID member (1.2)", 4096, "\xfc\x4e\x2b\xa9", 4 },
+	{ "an md RAID member (0.90)", -65536, "\xfc\x4e\x2b\xa9", 4 },
+	{ "a FAT filesystem", 54, "FAT1", 4 },
+	{ "a FAT filesystem", 82, "FAT32", 5 },
+	{ "an NTFS filesystem", 3, "NTFS    ", 8 },
+	{ "an ISO 9660 filesystem", 32769, "CD001", 5 },
+	{ "a squashfs filesystem", 0, "hsqs", 4 },
+};
+
+/* The name of the first known signature on the device, or NULL. */
+const char *find_signature(int fd, uint64_t bytes)
+{
+	char buf[16];
+
+	for (size_t i = 0; i < sizeof signatures / sizeof *signatures; i++) {
+		const struct signature *s = &signatures[i];
+		long long off = s->offset;
+
+		if (off < 0) {
+			if (bytes < 131072)
+				continue;
+			off = (long long)(bytes & ~(uint64_t)65535) + off;
+		}
+		if ((uint64_t)off + s->len > bytes)
+			continue;
+		if (pread(fd, buf, s->len, off) == (ssize_t)s->len && !memcmp(buf, s->magic, s->len))
+			return s->what;
+	}
+	return NULL;
+}
+
+/* dm-snapshot's persistent store header, little-endian on disk. */
+#define SNAP_MAGIC 0x70416e53u
+
+int read_cow_header(int fd, struct cow_header *h)
+{
+	unsigned char b[16];
+
+	memset(h, 0, sizeof *h);
+	if (pread(fd, b, sizeof b, 0) != (ssize_t)sizeof b)
+		return -EIO;
+	uint32_t w[4];
+	for (int i = 0; i < 4; i++)
+		w[i] = b[4 * i] | b[4 * i + 1] << 8 | b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+	h->present = w[0] == SNAP_MAGIC;
+	h->valid = h->present && w[1] != 0;
+	h->version = w[2];
+	h->chunk = w[3];
+	return 0;
+}
+
+static int read_line_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return 0;
+	ok = fgets(buf, (int)size, f) != NULL;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+/* A user-facing name for a device number: /dev/mapper/NAME, /dev/KNAME or MAJ:MIN. */
+int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
+{
+	char sys[96], line[256];
+	FILE *f;
+
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	if (read_line_file(sys, line, sizeof line))
+		return snprintf(buf, size, "%s/%s", DM_DIR, line);
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
+	if ((f = fopen(sys, "r"))) {
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "DEVNAME=", 8)) {
+				line[strcspn(line, "\n")] = '\0';
+				fclose(f);
+				return snprintf(buf, size, "/dev/%s", line + 8);
+			}
+		fclose(f);
+	}
+	return snprintf(buf, size, "%u:%u", major, minor);
+}
+
+/* Where major:minor is mounted, from mountinfo's third and fifth fields; 1 if found. */
+int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
+{
+	char line[8192], dev[32];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	snprintf(dev, sizeof dev, "%u:%u", major, minor);
+	while (!found && fgets(line, sizeof line, f)) {
+		char *save, *field[5];
+		int n = 0;
+		for (char *w = strtok_r(line, " ", &save); w && n < 5; w = strtok_r(NULL, " ", &save))
+			field[n++] = w;
+		if (n == 5 && !strcmp(field[2], dev)) {
+			snprintf(buf, size, "%s", field[4]);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* buf must hold PATH_MAX bytes (realpath's contract). */
+static int sysfs_dir(uint32_t major, uint32_t minor, char *buf)
+{
+	char link[64];
+
+	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
+	return realpath(link, buf) ? 0 : -errno;
+}
+
+/*
+ * Is major:minor the base device, a partition of it, or built on it
+ * (its slaves, recursively)?  sysfs knows; without sysfs only equality counts.
+ */
+int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor)
+{
+	char dev[PATH_MAX], base[PATH_MAX], slaves[PATH_MAX + 16], line[32];
+	size_t len;
+	DIR *dir;
+	struct dirent *de;
+	int found = 0;
+
+	if (major == base_major && minor == base_minor)
+		return 1;
+	if (sysfs_dir(major, minor, dev) < 0 || sysfs_dir(base_major, base_minor, base) < 0)
+		return 0;
+	len = strlen(base);
+	if (!strncmp(dev, base, len) && dev[len] == '/')
+		return 1;  /* a partition lives below its disk */
+	snprintf(slaves, sizeof slaves, "%s/slaves", dev);
+	if (!(dir = opendir(slaves)))
+		return 0;
+	while (!found && (de = readdir(dir))) {
+		char path[PATH_MAX + 300];
+		uint32_t ma, mi;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s/dev", slaves, de->d_name);
+		if (read_line_file(path, line, sizeof line) && dm_parse_devno(line, &ma, &mi) == 0)
+			found = stacked_on(ma, mi, base_major, base_minor);
+	}
+	closedir(dir);
+	return found;
+}
+
+int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)
+{
+	char path[96], line[32];
+
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
+	if (!read_line_file(path, line, sizeof line))
+		return -ENOENT;
+	*bytes = (unsigned)strtoul(line, NULL, 10);
+	return *bytes ? 0 : -EINVAL;
+}
