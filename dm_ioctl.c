@@ -130,15 +130,19 @@ long dm_encode_targets(char *buf, size_t cap, const struct dm_target *t, size_t 
 	return (long)off;
 }
 
-/* Bytes of data the reply really holds, or 0 if its header lies. */
-static size_t reply_data_size(const struct dm_reply *r)
+/* Does the header fit in the buffer and frame data inside it? */
+static int reply_ok(const struct dm_reply *r)
 {
 	const struct dm_ioctl *io = r->io;
 
-	if (r->size < sizeof *io || io->data_start < sizeof *io ||
-	    io->data_size > r->size || io->data_start > io->data_size)
-		return 0;
-	return io->data_size - io->data_start;
+	return r->size >= sizeof *io && io->data_start >= sizeof *io &&
+	       io->data_size <= r->size && io->data_start <= io->data_size;
+}
+
+/* Bytes of data the reply really holds, or 0 if its header lies. */
+static size_t reply_data_size(const struct dm_reply *r)
+{
+	return reply_ok(r) ? r->io->data_size - r->io->data_start : 0;
 }
 
 static const char *reply_data(const struct dm_reply *r)
@@ -155,12 +159,17 @@ static int has_nul(const char *data, size_t from, size_t len)
 /* TABLE_STATUS reply: returns 1 and fills t, 0 at the end, -EPROTO if malformed. */
 int dm_next_target(struct dm_reply *r, struct dm_target *t)
 {
-	size_t len = reply_data_size(r);
-	const char *data = reply_data(r);
+	size_t len = reply_data_size(r), end;
+	const char *data;
 	struct dm_target_spec spec;
 
-	if (r->done || r->seen >= r->io->target_count)
+	if (r->done)
 		return 0;
+	if (!reply_ok(r))
+		return -EPROTO;
+	if (r->seen >= r->io->target_count)
+		return 0;
+	data = reply_data(r);
 	if (r->pos > len || len - r->pos < sizeof spec)
 		return -EPROTO;
 	memcpy(&spec, data + r->pos, sizeof spec);
@@ -171,9 +180,11 @@ int dm_next_target(struct dm_reply *r, struct dm_target *t)
 	t->length = spec.length;
 	strcpy(t->type, spec.target_type);
 	t->params = data + r->pos + sizeof spec;
+	end = r->pos + sizeof spec + strlen(t->params) + 1;
 	r->seen++;
-	/* next counts from the data start; it must move forward or we would loop. */
-	if (r->seen < r->io->target_count && spec.next <= r->pos)
+	/* next counts from the data start; it must move past this record or we would loop
+	 * or read a spec out of these params. */
+	if (r->seen < r->io->target_count && spec.next < end)
 		return -EPROTO;
 	r->pos = spec.next;
 	return 1;
@@ -183,11 +194,19 @@ int dm_next_target(struct dm_reply *r, struct dm_target *t)
 int dm_next_name(struct dm_reply *r, struct dm_name *n)
 {
 	size_t len = reply_data_size(r);
-	const char *data = reply_data(r);
+	const char *data;
 	struct dm_name_list rec;
 
 	if (r->done)
 		return 0;
+	if (!reply_ok(r))
+		return -EPROTO;
+	/* No devices: the kernel sets data_size to data_start, its "dev = 0" record lies past it. */
+	if (r->pos == 0 && len == 0) {
+		r->done = 1;
+		return 0;
+	}
+	data = reply_data(r);
 	if (r->pos > len || len - r->pos < sizeof rec)
 		return -EPROTO;
 	memcpy(&rec, data + r->pos, sizeof rec);
@@ -210,11 +229,16 @@ int dm_next_name(struct dm_reply *r, struct dm_name *n)
 int dm_next_version(struct dm_reply *r, struct dm_version *v)
 {
 	size_t len = reply_data_size(r);
-	const char *data = reply_data(r);
+	const char *data;
 	struct dm_target_versions rec;
 
-	if (r->done || (r->pos == 0 && len == 0))
+	if (r->done)
 		return 0;
+	if (!reply_ok(r))
+		return -EPROTO;
+	if (r->pos == 0 && len == 0)
+		return 0;
+	data = reply_data(r);
 	if (r->pos > len || len - r->pos < sizeof rec ||
 	    !has_nul(data, r->pos + offsetof(struct dm_target_versions, name), len))
 		return -EPROTO;

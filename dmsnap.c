@@ -39,10 +39,14 @@ static int cmd_create(int, char **), cmd_load(int, char **), cmd_suspend(int, ch
 /* The usage text: every form, beside the code it describes. */
 static const struct command commands[] = {
 	{ "wrap", cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
-	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force] NAME COW" },
+	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] NAME COW" },
 	{ "show", cmd_show, "show [-p] [NAME]" },
 	{ "drop", cmd_drop, "drop NAME [SNAPNAME]" },
 	{ "unwrap", cmd_unwrap, "unwrap NAME" },
+	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW -- CMD [ARG...]" },
+	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] NAME" },
+	{ "merge", cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
+	{ "recover", cmd_recover, "recover [NAME]" },
 	{ "create", cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },
 	{ "load", cmd_load, "load [-r] [--table LINE] NAME [FILE]" },
 	{ "reload", cmd_load, "reload [-r] [--table LINE] NAME [FILE]" },
@@ -352,7 +356,8 @@ static char *read_all(FILE *f)
 
 /*
  * Lines of "start length type params": blank lines and '#' comments are
- * skipped as dmsetup does.  Targets must cover 0..end without gaps; saying
+ * skipped as dmsetup does; no lines at all make an empty table (create
+ * then makes a device without one, as dmsetup does).  Targets must cover 0..end without gaps; saying
  * which line is wrong beats the kernel's bare EINVAL.
  */
 static int parse_table(char *text, const char *what, struct table *tb)
@@ -392,8 +397,6 @@ static int parse_table(char *text, const char *what, struct table *tb)
 		next = t->start + t->length;
 		tb->n++;
 	}
-	if (tb->n == 0)
-		return fail(0, "%s: no table lines", what);
 	return EXIT_OK;
 }
 
@@ -445,6 +448,17 @@ struct dm_opts {
 	const char *name, *file;
 };
 
+/* Is word one of the blank-separated words of list? */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 /*
  * Parses the options every dmsetup-compatible command shares; `allowed`
  * lists the ones this command takes, the others are usage errors.
@@ -472,7 +486,7 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 		case 'h': usage_of(argv[0]); exit(EXIT_OK);
 		default: return usage_of(argv[0]);
 		}
-		if (!strstr(allowed, word)) {
+		if (!has_word(allowed, word)) {
 			fprintf(stderr, "dmsnap: %s does not take --%s\n", argv[0], word);
 			return usage_of(argv[0]);
 		}
@@ -554,23 +568,31 @@ static int cmd_load(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "table readonly", 1, 2, &o)))
 		return r;
-	if ((r = read_table(o.table, o.file, &tb)) == EXIT_OK &&
-	    (r = dm_load(control(), o.name, tb.t, tb.n, o.readonly)) < 0)
+	if ((r = read_table(o.table, o.file, &tb)) == EXIT_OK && tb.n == 0)
+		r = fail(0, "%s: no table lines to load", o.name);
+	else if (r == EXIT_OK && (r = dm_load(control(), o.name, tb.t, tb.n, o.readonly)) < 0)
 		r = dm_fail(r, DM_TABLE_LOAD_CMD, o.name);
 	table_free(&tb);
 	return r;
 }
 
+/* The kernel shrugs at a second suspend or a resume of a running device; we say so. */
 static int cmd_suspend(int argc, char **argv)
 {
 	struct dm_opts o;
+	struct dm_info info;
 	uint32_t flags;
-	int r;
+	int fd, r;
 
 	if ((r = parse_dm_opts(argc, argv, "nolockfs noflush", 1, 1, &o)))
 		return r;
+	fd = control();
+	if ((r = dm_get_info(fd, o.name, &info)) < 0)
+		return dm_fail(r, DM_DEV_STATUS_CMD, o.name);
+	if (info.flags & DM_SUSPEND_FLAG)
+		return fail(0, "%s is already suspended; 'dmsnap resume %s' resumes it", o.name, o.name);
 	flags = (o.nolockfs ? DM_SKIP_LOCKFS_FLAG : 0) | (o.noflush ? DM_NOFLUSH_FLAG : 0);
-	if ((r = dm_suspend(control(), o.name, flags)) < 0)
+	if ((r = dm_suspend(fd, o.name, flags)) < 0)
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, o.name);
 	return EXIT_OK;
 }
@@ -579,11 +601,16 @@ static int cmd_resume(int argc, char **argv)
 {
 	struct dm_opts o;
 	struct dm_info info;
-	int r;
+	int fd, r;
 
 	if ((r = parse_dm_opts(argc, argv, "", 1, 1, &o)))
 		return r;
-	if ((r = dm_resume(control(), o.name, &info)) < 0)
+	fd = control();
+	if ((r = dm_get_info(fd, o.name, &info)) < 0)
+		return dm_fail(r, DM_DEV_STATUS_CMD, o.name);
+	if (!(info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG)))
+		return fail(0, "%s is neither suspended nor holding an inactive table: nothing to resume", o.name);
+	if ((r = dm_resume(fd, o.name, &info)) < 0)
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, o.name);
 	ensure_node_of(o.name, &info);
 	return EXIT_OK;
@@ -881,6 +908,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int i;
 
+#ifdef DMSNAP_FAULTS
+	faults_install();
+#endif
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-q"))
 			quiet = 1;

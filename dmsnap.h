@@ -60,6 +60,7 @@ struct blockdev {
 int probe_blockdev(const char *path, struct blockdev *bd);
 int open_exclusive(const char *path, int flags);
 const char *find_signature(int fd, uint64_t bytes);
+const char *find_fstype(int fd, uint64_t bytes);
 struct cow_header {
 	int present;   /* dm-snapshot's magic is there */
 	int valid;     /* and the kernel had not marked the snapshot invalid */
@@ -86,6 +87,7 @@ struct world {
 };
 
 #define MAX_SNAPS 64
+#define SNAP_UUID_PREFIX "DMSNAP-"
 
 enum wrap_mode {
 	MODE_LINEAR,  /* NAME = linear DEV 0: no snapshots */
@@ -113,11 +115,39 @@ void dup_name(const char *name, char *buf, size_t size);
 int need_target(int fd, const char *type, const char *module);
 int ensure_resumed(int fd, const char *name);
 
+/* What snap (and run) will do, worked out before anything changes. */
+struct snap_plan {
+	const char *name, *cow_path, *mount_dir;
+	char snapname[DM_NAME_LEN];
+	struct blockdev cow;
+	uint64_t chunk;
+	int transient, force, reattach, swap_origin;
+	char snap_params[96], origin_params[32];
+	struct dm_target snap_t, origin_t;
+	uint32_t snap_major, snap_minor;  /* once taken */
+};
+int parse_snap_args(int argc, char **argv, struct snap_plan *p);
+int take_snapshot(int fd, struct snap_plan *p);
+int drop_snapshots(int fd, const char *name, const char *snapname);
+int read_snap_status(int fd, const char *name, struct dm_snap_status *st);
+unsigned permille_used(const struct dm_snap_status *st);
+
 /* snap.c: the snapshot workflows */
 int cmd_wrap(int argc, char **argv);
 int cmd_snap(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_drop(int argc, char **argv);
 int cmd_unwrap(int argc, char **argv);
+
+/* backup.c: backups in one command, COW watching */
+int cmd_run(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
+/* faults.c (make dmsnap-faults only): DMSNAP_FAIL and DMSNAP_TRACE */
+void faults_install(void);
+
+/* merge.c: rollback and repair */
+int cmd_merge(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif

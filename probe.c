@@ -58,6 +58,7 @@ int open_exclusive(const char *path, int flags)
 
 struct signature {
 	const char *what;
+	const char *fstype;  /* for mount(2), or NULL */
 	long long offset;  /* from the start; negative: from the end, 64 KiB aligned (md 0.90) */
 	const char *magic;
 	size_t len;
@@ -65,26 +66,25 @@ struct signature {
 
 /* Enough to recognise what a careless COW argument would destroy. */
 static const struct signature signatures[] = {
-	{ "an XFS filesystem", 0, "XFSB", 4 },
-	{ "an ext2/3/4 filesystem", 1080, "\x53\xef", 2 },
-	{ "a btrfs filesystem", 65600, "_BHRfS_M", 8 },
-	{ "an F2FS filesystem", 1024, "\x10\x20\xf5\xf2", 4 },
-	{ "a swap area", 4086, "SWAPSPACE2", 10 },
-	{ "a swap area", 4086, "SWAP-SPACE", 10 },
-	{ "a LUKS volume", 0, "LUKS\xba\xbe", 6 },
-	{ "an LVM physical volume", 512, "LABELONE", 8 },
-	{ "an md RAID member (1.1)", 0, "\xfc\x4e\x2b\xa9", 4 },
-	{ "an md RAID member (1.2)", 4096, "\xfc\x4e\x2b\xa9", 4 },
-	{ "an md RAID member (0.90)", -65536, "\xfc\x4e\x2b\xa9", 4 },
-	{ "a FAT filesystem", 54, "FAT1", 4 },
-	{ "a FAT filesystem", 82, "FAT32", 5 },
-	{ "an NTFS filesystem", 3, "NTFS    ", 8 },
-	{ "an ISO 9660 filesystem", 32769, "CD001", 5 },
-	{ "a squashfs filesystem", 0, "hsqs", 4 },
+	{ "an XFS filesystem", "xfs", 0, "XFSB", 4 },
+	{ "an ext2/3/4 filesystem", "ext4", 1080, "\x53\xef", 2 },
+	{ "a btrfs filesystem", "btrfs", 65600, "_BHRfS_M", 8 },
+	{ "an F2FS filesystem", "f2fs", 1024, "\x10\x20\xf5\xf2", 4 },
+	{ "a swap area", NULL, 4086, "SWAPSPACE2", 10 },
+	{ "a swap area", NULL, 4086, "SWAP-SPACE", 10 },
+	{ "a LUKS volume", NULL, 0, "LUKS\xba\xbe", 6 },
+	{ "an LVM physical volume", NULL, 512, "LABELONE", 8 },
+	{ "an md RAID member (1.1)", NULL, 0, "\xfc\x4e\x2b\xa9", 4 },
+	{ "an md RAID member (1.2)", NULL, 4096, "\xfc\x4e\x2b\xa9", 4 },
+	{ "an md RAID member (0.90)", NULL, -65536, "\xfc\x4e\x2b\xa9", 4 },
+	{ "a FAT filesystem", "vfat", 54, "FAT1", 4 },
+	{ "a FAT filesystem", "vfat", 82, "FAT32", 5 },
+	{ "an NTFS filesystem", NULL, 3, "NTFS    ", 8 },
+	{ "an ISO 9660 filesystem", "iso9660", 32769, "CD001", 5 },
+	{ "a squashfs filesystem", "squashfs", 0, "hsqs", 4 },
 };
 
-/* The name of the first known signature on the device, or NULL. */
-const char *find_signature(int fd, uint64_t bytes)
+static const struct signature *signature_of(int fd, uint64_t bytes)
 {
 	char buf[16];
 
@@ -100,9 +100,25 @@ const char *find_signature(int fd, uint64_t bytes)
 		if ((uint64_t)off + s->len > bytes)
 			continue;
 		if (pread(fd, buf, s->len, off) == (ssize_t)s->len && !memcmp(buf, s->magic, s->len))
-			return s->what;
+			return s;
 	}
 	return NULL;
+}
+
+/* What the first known signature on the device is, or NULL. */
+const char *find_signature(int fd, uint64_t bytes)
+{
+	const struct signature *s = signature_of(fd, bytes);
+
+	return s ? s->what : NULL;
+}
+
+/* The filesystem type to mount the device as, or NULL. */
+const char *find_fstype(int fd, uint64_t bytes)
+{
+	const struct signature *s = signature_of(fd, bytes);
+
+	return s ? s->fstype : NULL;
 }
 
 /* dm-snapshot's persistent store header, little-endian on disk. */

@@ -212,19 +212,19 @@ static void linear_target(struct dm_target *t, char *params, size_t size, uint64
 	*t = (struct dm_target){ .start = 0, .length = sectors, .type = "linear", .params = params };
 }
 
-/* The kernel loads dm-snapshot on first use through modprobe; without one, say which module. */
+/* Is the target type registered? 1 yes, 0 no, -errno if the kernel would not say. */
 static int target_available(int fd, const char *type)
 {
 	struct dm_reply rep;
 	struct dm_version v;
-	int found = 0;
+	int found = 0, r;
 
-	if (dm_list_versions(fd, &rep) < 0)
-		return 0;
-	while (!found && dm_next_version(&rep, &v) > 0)
+	if ((r = dm_list_versions(fd, &rep)) < 0)
+		return r;
+	while (!found && (r = dm_next_version(&rep, &v)) > 0)
 		found = !strcmp(v.name, type);
 	dm_reply_free(&rep);
-	return found;
+	return found ? 1 : r;
 }
 
 static void run_modprobe(const char *module)
@@ -254,14 +254,20 @@ static void run_modprobe(const char *module)
 		waitpid(pid, NULL, 0);
 }
 
+/* The kernel loads dm-snapshot on first use through modprobe; without one, say which module. */
 int need_target(int fd, const char *type, const char *module)
 {
-	if (target_available(fd, type))
-		return EXIT_OK;
-	run_modprobe(module);
-	if (target_available(fd, type))
-		return EXIT_OK;
-	return fail(0, "target type '%s' is not available: load %s (modprobe %s)", type, module, module);
+	int r = target_available(fd, type);
+
+	if (r == 0) {
+		run_modprobe(module);
+		r = target_available(fd, type);
+	}
+	if (r < 0)
+		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
+	if (r == 0)
+		return fail(0, "target type '%s' is not available: load %s (modprobe %s)", type, module, module);
+	return EXIT_OK;
 }
 
 /* If name is still suspended (a failed resume), try again, then say so loudly. */
@@ -402,16 +408,6 @@ int cmd_wrap(int argc, char **argv)
 }
 
 /* ---- snap ---- */
-
-struct snap_plan {
-	const char *name, *cow_path;
-	char snapname[DM_NAME_LEN];
-	struct blockdev cow;
-	uint64_t chunk;
-	int transient, force, reattach, swap_origin;
-	char snap_params[96], origin_params[32];
-	struct dm_target snap_t, origin_t;
-};
 
 /* NAME_snap, NAME_snap2, ...: the first free name. */
 static int default_snapname(struct world *w, const char *name, char *buf, size_t size)
@@ -564,14 +560,16 @@ static void undo_snap(int fd, const struct snap_plan *p)
 		remove_node(p->snapname);
 }
 
-static int parse_snap_args(int argc, char **argv, struct snap_plan *p)
+/* snap's options; run (cmd != "snap") also takes --mount DIR. */
+int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 {
 	static const struct option opts[] = {
 		{ "transient", no_argument, NULL, 'n' }, { "force", no_argument, NULL, 'f' },
-		{ "reattach", no_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' }, { 0 } };
-	const char *snapname = NULL;
+		{ "reattach", no_argument, NULL, 'R' }, { "mount", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' }, { 0 } };
+	const char *cmd = argv[0], *snapname = NULL;
+	int is_run = strcmp(cmd, "snap") != 0, c;
 	char *end;
-	int c;
 
 	memset(p, 0, sizeof *p);
 	optind = 0;
@@ -580,7 +578,7 @@ static int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 		case 'c':
 			p->chunk = strtoull(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end || !p->chunk) {
-				fprintf(stderr, "dmsnap: snap: -c takes a chunk size in sectors, got '%s'\n", optarg);
+				fprintf(stderr, "dmsnap: %s: -c takes a chunk size in sectors, got '%s'\n", cmd, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -588,14 +586,19 @@ static int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 		case 'n': p->transient = 1; break;
 		case 'f': p->force = 1; break;
 		case 'R': p->reattach = 1; break;
+		case 'm':
+			if (!is_run)
+				return usage_of(cmd);
+			p->mount_dir = optarg;
+			break;
 		case 'v': verbose = 1; break;
 		case 'q': quiet = 1; break;
-		case 'h': usage_of("snap"); exit(EXIT_OK);
-		default: return usage_of("snap");
+		case 'h': usage_of(cmd); exit(EXIT_OK);
+		default: return usage_of(cmd);
 		}
 	}
 	if (argc - optind != 2)
-		return usage_of("snap");
+		return usage_of(cmd);
 	if (p->reattach && p->force) {
 		fprintf(stderr, "dmsnap: snap: --reattach keeps the COW's content, --force zeroes it; give one\n");
 		return EXIT_USAGE;
@@ -667,7 +670,10 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 
 	if (!p->reattach && (r = zero_cow_header(p)) < 0)
 		return fail(r, "zero the header of COW %s:", p->cow_path);
-	if ((r = dm_create(fd, p->snapname, NULL, snap_info)) < 0)
+	/* The uuid marks the device as dmsnap's, so recover knows an empty leftover is ours. */
+	char uuid[DM_UUID_LEN];
+	int fits = snprintf(uuid, sizeof uuid, "%s%s", SNAP_UUID_PREFIX, p->snapname) < (int)sizeof uuid;
+	if ((r = dm_create(fd, p->snapname, fits ? uuid : NULL, snap_info)) < 0)
 		return dm_fail(r, DM_DEV_CREATE_CMD, p->snapname);
 	if ((r = dm_load(fd, p->snapname, &p->snap_t, 1, 0)) < 0) {
 		dm_warn(r, DM_TABLE_LOAD_CMD, p->snapname);
@@ -682,51 +688,62 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 	return EXIT_OK;
 }
 
-int cmd_snap(int argc, char **argv)
+/* look, plan, act: the whole snap once its arguments are parsed. */
+int take_snapshot(int fd, struct snap_plan *p)
 {
-	struct snap_plan p;
 	struct world w;
 	struct wrapper wr;
 	struct dm_info snap_info;
 	sigset_t saved;
 	const char *step;
 	long us = 0;
-	int fd, r;
+	int r;
 
-	if ((r = parse_snap_args(argc, argv, &p)))
-		return r;
-	fd = control();
 	if (scan_world(fd, &w))
 		return EXIT_FAIL;
-	r = look_snap(fd, &w, &p, &wr);
+	r = look_snap(fd, &w, p, &wr);
 	if (r == EXIT_OK)
-		plan_snap(&p, &wr);
+		plan_snap(p, &wr);
 	world_free(&w);
 	if (r)
 		return r;
 
 	/* act: signals wait until the state is consistent again */
 	prepare_window(&saved);
-	if ((r = stage_snap(fd, &p, &snap_info))) {
+	if ((r = stage_snap(fd, p, &snap_info))) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		return r;
 	}
 	if (signal_pending()) {
-		undo_snap(fd, &p);
+		undo_snap(fd, p);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-		return fail(0, "interrupted before the freeze: no snapshot taken; %s unchanged", p.name);
+		return fail(0, "interrupted before the freeze: no snapshot taken; %s unchanged", p->name);
 	}
-	r = switch_under_freeze(fd, p.name, p.snapname, &us, &step);
+	r = switch_under_freeze(fd, p->name, p->snapname, &us, &step);
 	if (r < 0) {
-		undo_snap(fd, &p);
+		undo_snap(fd, p);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		dm_warn(r, DM_DEV_SUSPEND_CMD, step);
-		return fail(0, "%s: no snapshot taken; %s resumed with its old table", p.snapname, p.name);
+		return fail(0, "%s: no snapshot taken; %s resumed with its old table", p->snapname, p->name);
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
-	ensure_node_of(p.snapname, &snap_info);
+	p->snap_major = snap_info.major;
+	p->snap_minor = snap_info.minor;
+	ensure_node_of(p->snapname, &snap_info);
 	if (verbose)
-		fprintf(stderr, "dmsnap: %s was suspended for %ld.%03ld ms\n", p.name, us / 1000, us % 1000);
+		fprintf(stderr, "dmsnap: %s was suspended for %ld.%03ld ms\n", p->name, us / 1000, us % 1000);
+	return EXIT_OK;
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	struct snap_plan p;
+	int r;
+
+	if ((r = parse_snap_args(argc, argv, &p)))
+		return r;
+	if ((r = take_snapshot(control(), &p)))
+		return r;
 	printf("%s/%s\n", DM_DIR, p.snapname);
 	return EXIT_OK;
 }
@@ -748,12 +765,23 @@ static const char *state_word(enum dm_snap_state s)
 	return words[s];
 }
 
+/* A snapshot's (or a merging NAME's) status line, decoded. */
+int read_snap_status(int fd, const char *name, struct dm_snap_status *st)
+{
+	struct dm_target t;
+	char *params;
+	int r = get_single_target(fd, name, 0, &t, &params);
+
+	if (r == 0)
+		r = params ? dm_parse_snap_status(params, st) : -ENODATA;
+	free(params);
+	return r;
+}
+
 /* Status and table of one snapshot (or of NAME while it merges). */
 static void view_snapshot(int fd, const struct dev *d, int merging, struct snap_view *v)
 {
-	struct dm_target t;
 	struct dm_snap_table tab;
-	char *params;
 
 	memset(v, 0, sizeof *v);
 	v->name = d->name;
@@ -766,12 +794,10 @@ static void view_snapshot(int fd, const struct dev *d, int merging, struct snap_
 	}
 	if (!d->live_params || d->info.flags & DM_SUSPEND_FLAG)
 		return;
-	if (get_single_target(fd, d->name, 0, &t, &params) == 0 && params &&
-	    dm_parse_snap_status(params, &v->st) == 0)
+	if (read_snap_status(fd, d->name, &v->st) == 0)
 		v->state = merging && v->st.state == DM_SNAP_ACTIVE ? "merging" : state_word(v->st.state);
 	else
 		v->state = "unknown";
-	free(params);
 }
 
 /* Tenths, in integers: printf's floating point would double the binary. */
@@ -790,7 +816,7 @@ static void human_size(uint64_t sectors, char *buf, size_t size)
 }
 
 /* Used, in tenths of a percent. */
-static unsigned permille_used(const struct dm_snap_status *st)
+unsigned permille_used(const struct dm_snap_status *st)
 {
 	return st->total ? (unsigned)(st->used * 1000 / st->total) : 0;
 }
@@ -971,20 +997,15 @@ static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-int cmd_drop(int argc, char **argv)
+/* Drops snapname (NULL: every snapshot) of name; NAME goes back to linear with the last. */
+int drop_snapshots(int fd, const char *name, const char *snapname)
 {
 	struct world w;
 	struct wrapper wr;
 	struct dev *drop[MAX_SNAPS];
 	size_t n = 0;
-	int fd, r = EXIT_OK, failed = 0;
+	int r = EXIT_OK, failed = 0;
 
-	if (argc == 2 && !strcmp(argv[1], "--help"))
-		return usage_of("drop"), EXIT_OK;
-	if (argc < 2 || argc > 3)
-		return usage_of("drop");
-	const char *name = argv[1], *snapname = argc == 3 ? argv[2] : NULL;
-	fd = control();
 	if (scan_world(fd, &w))
 		return EXIT_FAIL;
 
@@ -1012,10 +1033,19 @@ int cmd_drop(int argc, char **argv)
 			remove_device(fd, drop[i]->name, &failed);
 		r = failed ? EXIT_FAIL : EXIT_OK;
 	}
-	if (r == EXIT_OK && n == 0 && !quiet)
+	if (r == EXIT_OK && n == 0)
 		note("dmsnap: %s has no snapshots", name);
 	world_free(&w);
 	return r;
+}
+
+int cmd_drop(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--help"))
+		return usage_of("drop"), EXIT_OK;
+	if (argc < 2 || argc > 3)
+		return usage_of("drop");
+	return drop_snapshots(control(), argv[1], argc == 3 ? argv[2] : NULL);
 }
 
 /* ---- unwrap ---- */

@@ -1,0 +1,1261 @@
+/*
+ * unit.c - host tests of the pure functions of dm_ioctl.c.
+ *
+ * One line per test (PASS: name / FAIL: name: why), then "N passed, N failed";
+ * exits 1 if anything failed.  Kernel replies are crafted with the real
+ * structs, laid out as drivers/md/dm-ioctl.c lays them out, then copied into
+ * a buffer of exactly their size so that a sanitizer build catches any read
+ * past the end.  Byte layouts assume a little-endian host, as the ABI does on
+ * x86 and arm64.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../dm_ioctl.h"
+#include "kernel_load.h"
+
+/* ---- the harness: one test = begin(), checks, end() ---- */
+
+static int n_passed, n_failed;
+static const char *test_name;
+static char test_why[512];   /* the first failed check of the current test */
+
+static void begin(const char *name)
+{
+	test_name = name;
+	test_why[0] = '\0';
+}
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (test_why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(test_why, sizeof test_why, fmt, ap);
+	va_end(ap);
+}
+
+static void end(void)
+{
+	if (test_why[0]) {
+		printf("FAIL: %s: %s\n", test_name, test_why);
+		n_failed++;
+	} else {
+		printf("PASS: %s\n", test_name);
+		n_passed++;
+	}
+}
+
+/* -EINVAL reads better than -22 in a failure. */
+static const char *num(long long v)
+{
+	static const struct { int e; const char *name; } errs[] = {
+		{ EINVAL, "-EINVAL" }, { ERANGE, "-ERANGE" }, { ENAMETOOLONG, "-ENAMETOOLONG" },
+		{ ENOSPC, "-ENOSPC" }, { EPROTO, "-EPROTO" }, { ELOOP, "-ELOOP" },
+	};
+	static char buf[4][32];
+	static int next;
+	char *s = buf[next++ % 4];
+
+	for (size_t i = 0; i < sizeof errs / sizeof *errs; i++)
+		if (v == -errs[i].e)
+			return errs[i].name;
+	snprintf(s, sizeof buf[0], "%lld", v);
+	return s;
+}
+
+static void check_int(const char *what, long long got, long long want)
+{
+	if (got != want)
+		fail("%s: got %s, want %s", what, num(got), num(want));
+}
+
+static void check_u64(const char *what, uint64_t got, uint64_t want)
+{
+	if (got != want)
+		fail("%s: got %llu, want %llu", what, (unsigned long long)got, (unsigned long long)want);
+}
+
+static void check_str(const char *what, const char *got, const char *want)
+{
+	if (!got || strcmp(got, want))
+		fail("%s: got \"%s\", want \"%s\"", what, got ? got : "(null)", want);
+}
+
+/* s with control and non-ASCII bytes escaped, so that one test stays one line. */
+static const char *shown(const char *s)
+{
+	static char buf[2][160];
+	static int next;
+	char *out = buf[next++ % 2], *o = out;
+
+	for (; *s && o < out + sizeof buf[0] - 5; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= ' ' && c < 0x7f && c != '\\')
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "\\x%02x", c);
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A test of one return value. */
+static void expect(const char *name, long long got, long long want)
+{
+	begin(name);
+	check_int("return", got, want);
+	end();
+}
+
+/* ---- crafted replies ---- */
+
+#define WIRE_MAX (64u * 1024)
+#define HDR sizeof(struct dm_ioctl)
+
+/* A reply under construction: header, then records appended as the kernel does. */
+struct wire {
+	union {
+		struct dm_ioctl io;
+		uint64_t align;
+		unsigned char b[WIRE_MAX];
+	} buf;
+	size_t len;          /* bytes used, header included */
+	size_t prev;         /* data offset of the last linked record, for its next */
+	int linked;
+};
+
+static struct wire w;
+
+static void wire_new(void)
+{
+	memset(&w, 0, sizeof w);
+	w.buf.io.version[0] = 4;
+	w.buf.io.version[1] = 47;
+	w.buf.io.data_start = HDR;
+	w.len = HDR;
+}
+
+/* Data offset (from data_start) where the next byte goes. */
+static size_t wire_off(void)
+{
+	return w.len - HDR;
+}
+
+static void *wire_at(size_t off)
+{
+	return w.buf.b + HDR + off;
+}
+
+static size_t wire_put(const void *p, size_t n)
+{
+	size_t off = wire_off();
+
+	if (w.len + n > WIRE_MAX) {
+		fprintf(stderr, "unit: wire buffer too small\n");
+		exit(2);
+	}
+	memcpy(w.buf.b + w.len, p, n);
+	w.len += n;
+	return off;
+}
+
+/* The kernel's align_ptr(): records start 8-aligned. */
+static void wire_align(void)
+{
+	static const char zeros[8];
+
+	wire_put(zeros, (8 - w.len % 8) % 8);
+}
+
+static size_t wire_str(const char *s)
+{
+	return wire_put(s, strlen(s) + 1);
+}
+
+/* Cut the data so it ends at data offset off. */
+static void wire_end_at(size_t off)
+{
+	w.len = HDR + off;
+}
+
+/* TABLE_STATUS: spec, status string; next = aligned end, from the data start. */
+static size_t wire_target(uint64_t start, uint64_t length, const char *type, const char *params)
+{
+	struct dm_target_spec spec = { .sector_start = start, .length = length };
+	size_t off;
+
+	wire_align();
+	strncpy(spec.target_type, type, sizeof spec.target_type - 1);
+	off = wire_put(&spec, sizeof spec);
+	wire_str(params);
+	((struct dm_target_spec *)wire_at(off))->next = (uint32_t)((wire_off() + 7) & ~(size_t)7);
+	w.buf.io.target_count++;
+	return off;
+}
+
+static struct dm_target_spec *spec_at(size_t off)
+{
+	return wire_at(off);
+}
+
+/* Link a new record: the previous one's next counts from itself. */
+static void wire_link(size_t off, size_t next_field)
+{
+	if (w.linked) {
+		uint32_t next = (uint32_t)(off - w.prev);
+		memcpy((char *)wire_at(w.prev) + next_field, &next, sizeof next);
+	}
+	w.prev = off;
+	w.linked = 1;
+}
+
+/* LIST_DEVICES (6.1): record, name, then event_nr, flags and maybe a uuid, each 8-aligned. */
+static size_t wire_name(uint32_t major, uint32_t minor, const char *name, uint32_t event_nr,
+			const char *uuid)
+{
+	struct dm_name_list rec = { .dev = dm_encode_dev(major, minor) };
+	uint32_t trailer[2] = { event_nr, uuid ? DM_NAME_LIST_FLAG_HAS_UUID : 0 };
+	size_t off;
+
+	wire_align();
+	off = wire_put(&rec, offsetof(struct dm_name_list, name));
+	wire_link(off, offsetof(struct dm_name_list, next));
+	wire_str(name);
+	wire_align();
+	wire_put(trailer, sizeof trailer);
+	if (uuid) {
+		wire_align();
+		wire_str(uuid);
+	}
+	return off;
+}
+
+static struct dm_name_list *name_at(size_t off)
+{
+	return wire_at(off);
+}
+
+/* LIST_VERSIONS: record, then its name. */
+static size_t wire_version(const char *name, uint32_t a, uint32_t b, uint32_t c)
+{
+	struct dm_target_versions rec = { .version = { a, b, c } };
+	size_t off;
+
+	wire_align();
+	off = wire_put(&rec, sizeof rec);
+	wire_link(off, offsetof(struct dm_target_versions, next));
+	wire_str(name);
+	return off;
+}
+
+static struct dm_target_versions *version_at(size_t off)
+{
+	return wire_at(off);
+}
+
+/* TABLE_DEPS: count, padding, then n devices (count may lie). */
+static void wire_deps(uint32_t count, const uint64_t *dev, size_t n)
+{
+	struct dm_target_deps deps = { .count = count };
+
+	wire_put(&deps, sizeof deps);
+	wire_put(dev, n * sizeof *dev);
+}
+
+/* The reply as dm_get_table() and friends hand it over: data_size = bytes used unless set. */
+static struct dm_reply wire_reply(void)
+{
+	struct dm_reply r = { .size = w.len };
+
+	if (!w.buf.io.data_size)
+		w.buf.io.data_size = (uint32_t)w.len;
+	r.io = malloc(w.len);
+	if (!r.io) {
+		perror("unit: malloc");
+		exit(2);
+	}
+	memcpy(r.io, w.buf.b, w.len);
+	return r;
+}
+
+/* ---- walking replies, with a bound so a looping decoder fails instead of hanging ---- */
+
+#define WALK_MAX 16
+
+struct walk {
+	int n;          /* records returned */
+	int end;        /* the last return: 0 (done) or -errno */
+	struct dm_target t[WALK_MAX];
+	struct dm_name name[WALK_MAX];
+	struct dm_version ver[WALK_MAX];
+};
+
+static struct walk walk_targets(struct dm_reply *r)
+{
+	struct walk k = { 0 };
+
+	while ((k.end = dm_next_target(r, &k.t[k.n])) > 0)
+		if (++k.n == WALK_MAX) {
+			k.end = -ELOOP;
+			break;
+		}
+	return k;
+}
+
+static struct walk walk_names(struct dm_reply *r)
+{
+	struct walk k = { 0 };
+
+	while ((k.end = dm_next_name(r, &k.name[k.n])) > 0)
+		if (++k.n == WALK_MAX) {
+			k.end = -ELOOP;
+			break;
+		}
+	return k;
+}
+
+static struct walk walk_versions(struct dm_reply *r)
+{
+	struct walk k = { 0 };
+
+	while ((k.end = dm_next_version(r, &k.ver[k.n])) > 0)
+		if (++k.n == WALK_MAX) {
+			k.end = -ELOOP;
+			break;
+		}
+	return k;
+}
+
+static void check_walk(const struct walk *k, int n, int end)
+{
+	check_int("records", k->n, n);
+	check_int("last return", k->end, end);
+}
+
+/* ---- names and uuids ---- */
+
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (!s)
+		exit(2);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void test_names(void)
+{
+	static const struct { const char *name; int want; } cases[] = {
+		{ "", -EINVAL }, { "a", 0 }, { "vg-root_snap.1", 0 }, { "a/b", -EINVAL },
+		{ "/", -EINVAL }, { ".", -EINVAL }, { "..", -EINVAL }, { "...", 0 },
+		{ "control", -EINVAL }, { "control2", 0 }, { "a\nb", -EINVAL }, { "a b", -EINVAL },
+		{ "a\tb", -EINVAL }, { "a\xff", -EINVAL }, { "caf\xc3\xa9", -EINVAL },
+		{ "a\x7f", -EINVAL }, { "a\x01", -EINVAL },
+	};
+	static const size_t lens[] = { 1, 127, 128, 4096 };
+	char title[200];
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(title, sizeof title, "name: \"%s\"", shown(cases[i].name));
+		expect(title, dm_check_name(cases[i].name), cases[i].want);
+	}
+	for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+		char *s = repeat('a', lens[i]);
+		snprintf(title, sizeof title, "name: %zu bytes", lens[i]);
+		expect(title, dm_check_name(s), lens[i] < DM_NAME_LEN ? 0 : -ENAMETOOLONG);
+		free(s);
+	}
+	expect("name: NULL", dm_check_name(NULL), -EINVAL);
+}
+
+static void test_uuids(void)
+{
+	char *u128 = repeat('u', 128), *u129 = repeat('u', 129);
+
+	expect("uuid: 128 bytes", dm_check_uuid(u128), 0);
+	expect("uuid: 129 bytes", dm_check_uuid(u129), -ENAMETOOLONG);
+	expect("uuid: LVM style", dm_check_uuid("LVM-abcdef0123456789-xyz"), 0);
+	expect("uuid: blank inside", dm_check_uuid("DMSNAP a"), -EINVAL);
+	expect("uuid: slash", dm_check_uuid("DMSNAP/a"), -EINVAL);
+	free(u128);
+	free(u129);
+}
+
+/* ---- table lines ---- */
+
+/* Parse a copy of line; on success check every field. */
+static void line_case(const char *title, const char *line, int want, uint64_t start,
+		      uint64_t length, const char *type, const char *params)
+{
+	char buf[256];
+	struct dm_target t = { 0 };
+	int r;
+
+	snprintf(buf, sizeof buf, "%s", line);
+	r = dm_parse_line(buf, &t);
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_u64("start", t.start, start);
+		check_u64("length", t.length, length);
+		check_str("type", t.type, type);
+		check_str("params", t.params, params);
+	}
+	end();
+}
+
+static void test_lines(void)
+{
+	line_case("line: linear", "0 2048 linear 254:1 0", 0, 0, 2048, "linear", "254:1 0");
+	line_case("line: tabs", "0\t2048\tlinear\t/dev/vdc\t0", 0, 0, 2048, "linear", "/dev/vdc\t0");
+	line_case("line: extra blanks", "  10   20 \t snapshot   254:1 254:2 P 32", 0, 10, 20,
+		  "snapshot", "254:1 254:2 P 32");
+	line_case("line: empty params", "0 100 zero", 0, 0, 100, "zero", "");
+	line_case("line: empty params, trailing blanks", "0 100 zero  \t", 0, 0, 100, "zero", "");
+	line_case("line: trailing newline", "0 8 linear /dev/vdc 0\n", 0, 0, 8, "linear", "/dev/vdc 0");
+	line_case("line: stops at the first newline", "0 8 zero\n8 8 error", 0, 0, 8, "zero", "");
+	line_case("line: empty", "", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: newline only", "\n", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: start only", "0", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: no type", "0 2048", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: no type, blank", "0 2048 ", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: negative start", "-1 2048 zero", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: negative length", "0 -2048 zero", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: plus sign", "+5 10 zero", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: hex", "0x10 10 zero", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: junk after number", "10k 10 zero", -EINVAL, 0, 0, NULL, NULL);
+	line_case("line: start 2^64", "18446744073709551616 1 zero", -ERANGE, 0, 0, NULL, NULL);
+	line_case("line: length 2^64", "0 18446744073709551616 zero", -ERANGE, 0, 0, NULL, NULL);
+	line_case("line: start+length overflows", "18446744073709551615 1 zero", -ERANGE, 0, 0, NULL, NULL);
+	line_case("line: start+length = 2^64-1", "18446744073709551614 1 zero", 0,
+		  18446744073709551614ull, 1, "zero", "");
+	line_case("line: length 0", "0 0 zero", -ERANGE, 0, 0, NULL, NULL);
+	line_case("line: type of 15", "0 1 abcdefghijklmno x", 0, 0, 1, "abcdefghijklmno", "x");
+	line_case("line: type of 16", "0 1 abcdefghijklmnop x", -ENAMETOOLONG, 0, 0, NULL, NULL);
+}
+
+/* ---- TABLE_LOAD payloads ---- */
+
+static void check_bytes(const char *what, const void *got, const void *want, size_t n)
+{
+	const unsigned char *g = got, *x = want;
+
+	for (size_t i = 0; i < n; i++)
+		if (g[i] != x[i]) {
+			fail("%s: byte %zu is 0x%02x, want 0x%02x", what, i, g[i], x[i]);
+			return;
+		}
+}
+
+static void test_encode_one(void)
+{
+	static const unsigned char want[56] = {
+		/* sector_start 0 */         0, 0, 0, 0, 0, 0, 0, 0,
+		/* length 2048 */            0x00, 0x08, 0, 0, 0, 0, 0, 0,
+		/* status */                 0, 0, 0, 0,
+		/* next: 40 + 11, to 8 */    56, 0, 0, 0,
+		/* target_type */            'l', 'i', 'n', 'e', 'a', 'r', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		/* params, NUL, padding */   '2', '5', '4', ':', '1', ' ', '2', '0', '4', '8', 0, 0, 0, 0, 0, 0,
+	};
+	struct dm_target t = { 0, 2048, "linear", "254:1 2048" };
+	unsigned char buf[64];
+
+	memset(buf, 0xaa, sizeof buf);  /* padding must be written, not left */
+	begin("encode: one target, exact bytes");
+	check_int("length", dm_encode_targets((char *)buf, sizeof buf, &t, 1), 56);
+	check_bytes("payload", buf, want, sizeof want);
+	check_int("byte past the end untouched", buf[56], 0xaa);
+	end();
+}
+
+static const struct dm_target three[] = {
+	{ 0, 1024, "linear", "254:1 0" },                 /* 40 + 8: no padding */
+	{ 1024, 1024, "zero", "" },                       /* 40 + 1: 7 bytes of padding */
+	{ 2048, 4096, "snapshot", "254:1 254:2 P 32" },   /* 40 + 17: 7 bytes of padding */
+};
+
+static void test_encode_three(void)
+{
+	static const size_t at[] = { 0, 48, 96 }, next[] = { 48, 48, 64 };
+	unsigned char buf[200];
+	struct dm_target_spec spec;
+
+	memset(buf, 0xaa, sizeof buf);
+	begin("encode: three targets, offsets, next and padding");
+	check_int("length", dm_encode_targets((char *)buf, sizeof buf, three, 3), 160);
+	for (int i = 0; i < 3; i++) {
+		memcpy(&spec, buf + at[i], sizeof spec);
+		check_u64("sector_start", spec.sector_start, three[i].start);
+		check_u64("length", spec.length, three[i].length);
+		check_int("status", spec.status, 0);
+		check_int("next", spec.next, (long long)next[i]);
+		check_str("type", spec.target_type, three[i].type);
+		check_str("params", (char *)buf + at[i] + sizeof spec, three[i].params);
+		for (size_t b = at[i] + sizeof spec + strlen(three[i].params); b < at[i] + next[i]; b++)
+			check_int("padding", buf[b], 0);
+	}
+	end();
+}
+
+static void test_encode_kernel_reads(void)
+{
+	char buf[160];
+	struct dm_target got[3];
+
+	begin("encode: the kernel's reading gives the targets back");
+	check_int("length", dm_encode_targets(buf, sizeof buf, three, 3), 160);
+	check_int("kernel accepts", kernel_read_load(buf, sizeof buf, 3, got), 0);
+	for (int i = 0; i < 3; i++) {
+		check_u64("start", got[i].start, three[i].start);
+		check_u64("length", got[i].length, three[i].length);
+		check_str("type", got[i].type, three[i].type);
+		check_str("params", got[i].params, three[i].params);
+	}
+	end();
+}
+
+static void test_encode_limits(void)
+{
+	char buf[160];
+	struct dm_target long_type = { 0, 1, "", "" };
+
+	memset(long_type.type, 'x', sizeof long_type.type);  /* no NUL */
+	expect("encode: cap one byte short", dm_encode_targets(buf, 159, three, 3), -ENOSPC);
+	expect("encode: cap 0", dm_encode_targets(buf, 0, three, 1), -ENOSPC);
+	expect("encode: cap exact", dm_encode_targets(buf, 160, three, 3), 160);
+	expect("encode: no targets", dm_encode_targets(buf, 0, three, 0), 0);
+	expect("encode: type without NUL", dm_encode_targets(buf, sizeof buf, &long_type, 1),
+	       -ENAMETOOLONG);
+}
+
+static void test_encode_many(void)
+{
+	enum { N = 10000 };
+	struct dm_target *t = calloc(N, sizeof *t), *got = calloc(N, sizeof *got);
+	char (*params)[24] = calloc(N, sizeof *params);
+	size_t total = 0;
+	char *buf;
+	int bad = -1;
+
+	if (!t || !got || !params)
+		exit(2);
+	for (int i = 0; i < N; i++) {
+		snprintf(params[i], sizeof params[i], "254:1 %d", i * 8);  /* lengths vary */
+		t[i] = (struct dm_target){ (uint64_t)i * 8, 8, "linear", params[i] };
+		total += (sizeof(struct dm_target_spec) + strlen(params[i]) + 1 + 7) & ~(size_t)7;
+	}
+	buf = malloc(total);
+	if (!buf)
+		exit(2);
+	begin("encode: 10000 targets");
+	check_int("length", dm_encode_targets(buf, total, t, N), (long long)total);
+	check_int("kernel accepts", kernel_read_load(buf, total, N, got), 0);
+	for (int i = 0; i < N && bad < 0; i++)
+		if (got[i].start != t[i].start || strcmp(got[i].params, t[i].params))
+			bad = i;
+	check_int("first target read back wrong", bad, -1);
+	check_int("one byte short", dm_encode_targets(buf, total - 1, t, N), -ENOSPC);
+	end();
+	free(buf);
+	free(params);
+	free(got);
+	free(t);
+}
+
+/* ---- TABLE_STATUS replies ---- */
+
+static void test_status_normal(void)
+{
+	struct dm_reply r;
+	struct walk k;
+
+	wire_new();
+	wire_target(0, 2097152, "snapshot", "6496/25189857 64");
+	wire_target(2097152, 1024, "linear", "");
+	r = wire_reply();
+	k = walk_targets(&r);
+	begin("status: two targets");
+	check_walk(&k, 2, 0);
+	check_u64("1 start", k.t[0].start, 0);
+	check_u64("1 length", k.t[0].length, 2097152);
+	check_str("1 type", k.t[0].type, "snapshot");
+	check_str("1 params", k.t[0].params, "6496/25189857 64");
+	check_u64("2 start", k.t[1].start, 2097152);
+	check_u64("2 length", k.t[1].length, 1024);
+	check_str("2 type", k.t[1].type, "linear");
+	check_str("2 params", k.t[1].params, "");
+	end();
+	dm_reply_free(&r);
+}
+
+static void test_status_no_table(void)
+{
+	struct dm_reply r;
+	struct walk k;
+
+	/* No table: the kernel leaves data_size as sent and target_count 0. */
+	wire_new();
+	wire_put("\0\0\0\0\0\0\0\0", 8);
+	r = wire_reply();
+	k = walk_targets(&r);
+	begin("status: no table");
+	check_walk(&k, 0, 0);
+	end();
+	dm_reply_free(&r);
+}
+
+/* Three targets, one change to the wire, then expect n records and the last return. */
+static void status_case(const char *title, void (*spoil)(const size_t at[3]), int n, int last)
+{
+	size_t at[3];
+	struct dm_reply r;
+	struct walk k;
+
+	wire_new();
+	at[0] = wire_target(0, 8, "linear", "254:1 0");
+	at[1] = wire_target(8, 8, "zero", "");
+	at[2] = wire_target(16, 8, "error", "");
+	spoil(at);
+	r = wire_reply();
+	k = walk_targets(&r);
+	begin(title);
+	check_walk(&k, n, last);
+	end();
+	dm_reply_free(&r);
+}
+
+static void next_backwards(const size_t at[3])
+{
+	spec_at(at[1])->next = 0;
+}
+
+static void next_itself(const size_t at[3])
+{
+	spec_at(at[1])->next = (uint32_t)at[1];
+}
+
+/* Into its own spec: decoding from there would read a spec out of its params. */
+static void next_inside(const size_t at[3])
+{
+	spec_at(at[1])->next = (uint32_t)at[1] + 8;
+}
+
+static void next_past_end(const size_t at[3])
+{
+	spec_at(at[0])->next = 1u << 20;
+}
+
+static void next_wraps(const size_t at[3])
+{
+	spec_at(at[0])->next = UINT32_MAX;
+}
+
+static void start_past_size(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.data_size = (uint32_t)w.len;
+	w.buf.io.data_start = (uint32_t)w.len + 8;
+}
+
+static void start_in_header(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.data_start = 0;
+}
+
+static void size_past_buffer(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.data_size = (uint32_t)w.len + 1;
+}
+
+static void count_huge(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.target_count = UINT32_MAX;
+}
+
+static void type_unterminated(const size_t at[3])
+{
+	memset(spec_at(at[1])->target_type, 'x', DM_MAX_TYPE_NAME);
+}
+
+/* data_size ends inside the last spec: its params are outside the data. */
+static void data_cut_in_spec(const size_t at[3])
+{
+	w.buf.io.data_size = (uint32_t)(HDR + at[2] + 20);
+}
+
+static void test_status_hostile(void)
+{
+	status_case("status: next points backwards", next_backwards, 1, -EPROTO);
+	status_case("status: next points at itself", next_itself, 1, -EPROTO);
+	status_case("status: next points inside its own record", next_inside, 1, -EPROTO);
+	status_case("status: next past the end", next_past_end, 1, -EPROTO);
+	status_case("status: next 2^32-1", next_wraps, 1, -EPROTO);
+	status_case("status: data_start > data_size", start_past_size, 0, -EPROTO);
+	status_case("status: data_start inside the header", start_in_header, 0, -EPROTO);
+	status_case("status: data_size > allocated size", size_past_buffer, 0, -EPROTO);
+	status_case("status: target_count 2^32-1, three records", count_huge, 3, -EPROTO);
+	status_case("status: type not NUL-terminated", type_unterminated, 1, -EPROTO);
+	status_case("status: data ends inside a spec", data_cut_in_spec, 2, -EPROTO);
+}
+
+static void test_status_unterminated(void)
+{
+	struct dm_reply r;
+	struct walk k;
+
+	wire_new();
+	wire_target(0, 8, "snapshot", "6496/25189857 64");
+	w.len--;  /* the params' NUL falls outside the reply */
+	r = wire_reply();
+	k = walk_targets(&r);
+	begin("status: params not NUL-terminated");
+	check_walk(&k, 0, -EPROTO);
+	end();
+	dm_reply_free(&r);
+}
+
+static void test_status_short_buffer(void)
+{
+	struct dm_reply r = { .size = 16 };
+	struct dm_target t;
+
+	/* A buffer smaller than the header: not even target_count may be read. */
+	r.io = calloc(1, r.size);
+	if (!r.io)
+		exit(2);
+	expect("status: buffer smaller than the header", dm_next_target(&r, &t), -EPROTO);
+	dm_reply_free(&r);
+}
+
+/* ---- LIST_DEVICES replies ---- */
+
+static void test_names_empty(void)
+{
+	struct dm_reply r;
+	struct walk k;
+
+	/* 6.1: no devices, data_size = data_start, the "dev = 0" record past it. */
+	wire_new();
+	wire_put("\0\0\0\0\0\0\0\0", 8);
+	w.buf.io.data_size = HDR;
+	r = wire_reply();
+	k = walk_names(&r);
+	begin("names: none (data_size == data_start)");
+	check_walk(&k, 0, 0);
+	end();
+	dm_reply_free(&r);
+
+	wire_new();
+	wire_put("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	r = wire_reply();
+	k = walk_names(&r);
+	begin("names: none (one record with dev 0)");
+	check_walk(&k, 0, 0);
+	end();
+	dm_reply_free(&r);
+}
+
+static void test_names_one(void)
+{
+	struct dm_reply r;
+	struct walk k;
+
+	wire_new();
+	wire_name(254, 0, "vg-root", 1, NULL);
+	r = wire_reply();
+	k = walk_names(&r);
+	begin("names: one");
+	check_walk(&k, 1, 0);
+	check_str("name", k.name[0].name, "vg-root");
+	check_int("major", k.name[0].major, 254);
+	check_int("minor", k.name[0].minor, 0);
+	end();
+	dm_reply_free(&r);
+}
+
+static void build_three_names(size_t at[3])
+{
+	wire_new();
+	at[0] = wire_name(254, 0, "md2-wrap", 7, "DMSNAP-md2-wrap");
+	at[1] = wire_name(254, 1, "x", 0, NULL);
+	at[2] = wire_name(259, 300, "md2-snap-2024-06-01", 3, "DMSNAP-md2-snap-2024-06-01");
+}
+
+static void test_names_three(void)
+{
+	static const struct { const char *name; uint32_t major, minor; } want[] = {
+		{ "md2-wrap", 254, 0 }, { "x", 254, 1 }, { "md2-snap-2024-06-01", 259, 300 },
+	};
+	size_t at[3];
+	struct dm_reply r;
+	struct walk k;
+
+	build_three_names(at);
+	r = wire_reply();
+	k = walk_names(&r);
+	begin("names: three with event_nr, flags and uuid trailers");
+	check_walk(&k, 3, 0);
+	for (int i = 0; i < 3 && i < k.n; i++) {
+		check_str("name", k.name[i].name, want[i].name);
+		check_int("major", k.name[i].major, want[i].major);
+		check_int("minor", k.name[i].minor, want[i].minor);
+	}
+	end();
+	dm_reply_free(&r);
+}
+
+/* Three names, one change to the wire, then expect n records and the last return. */
+static void names_case(const char *title, void (*spoil)(const size_t at[3]), int n, int last)
+{
+	size_t at[3];
+	struct dm_reply r;
+	struct walk k;
+
+	build_three_names(at);
+	spoil(at);
+	r = wire_reply();
+	k = walk_names(&r);
+	begin(title);
+	check_walk(&k, n, last);
+	end();
+	dm_reply_free(&r);
+}
+
+static void name_next_beyond(const size_t at[3])
+{
+	name_at(at[0])->next = 4096;
+}
+
+static void name_next_zero(const size_t at[3])
+{
+	name_at(at[0])->next = 0;
+}
+
+static void name_last_cut(const size_t at[3])
+{
+	wire_end_at(at[2] + 4);  /* inside its dev */
+}
+
+static void name_size_past_buffer(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.data_size = (uint32_t)w.len + 8;
+}
+
+static void test_names_hostile(void)
+{
+	size_t at;
+	struct dm_reply r;
+	struct walk k;
+
+	wire_new();
+	at = wire_name(254, 0, "vg-root", 1, NULL);
+	wire_end_at(at + offsetof(struct dm_name_list, name) + 7);  /* "vg-root" without NUL */
+	r = wire_reply();
+	k = walk_names(&r);
+	begin("names: name not NUL-terminated");
+	check_walk(&k, 0, -EPROTO);
+	end();
+	dm_reply_free(&r);
+
+	names_case("names: next beyond the end", name_next_beyond, 0, -EPROTO);
+	names_case("names: next 0 on the first ends the list", name_next_zero, 1, 0);
+	names_case("names: last record cut short", name_last_cut, 2, -EPROTO);
+	names_case("names: data_size > allocated size", name_size_past_buffer, 0, -EPROTO);
+}
+
+/* ---- LIST_VERSIONS replies ---- */
+
+static void build_versions(size_t at[3])
+{
+	wire_new();
+	at[0] = wire_version("linear", 1, 4, 0);
+	at[1] = wire_version("snapshot", 1, 16, 0);
+	at[2] = wire_version("snapshot-origin", 1, 9, 0);
+}
+
+static void test_versions(void)
+{
+	static const struct { const char *name; uint32_t v[3]; } want[] = {
+		{ "linear", { 1, 4, 0 } }, { "snapshot", { 1, 16, 0 } }, { "snapshot-origin", { 1, 9, 0 } },
+	};
+	size_t at[3];
+	struct dm_reply r;
+	struct walk k;
+
+	build_versions(at);
+	r = wire_reply();
+	k = walk_versions(&r);
+	begin("versions: three");
+	check_walk(&k, 3, 0);
+	for (int i = 0; i < 3 && i < k.n; i++) {
+		check_str("name", k.ver[i].name, want[i].name);
+		for (int j = 0; j < 3; j++)
+			check_int("version", k.ver[i].version[j], want[i].v[j]);
+	}
+	end();
+	dm_reply_free(&r);
+}
+
+/* Three versions, one change to the wire, then expect n records and the last return. */
+static void versions_case(const char *title, void (*spoil)(const size_t at[3]), int n, int last)
+{
+	size_t at[3];
+	struct dm_reply r;
+	struct walk k;
+
+	build_versions(at);
+	spoil(at);
+	r = wire_reply();
+	k = walk_versions(&r);
+	begin(title);
+	check_walk(&k, n, last);
+	end();
+	dm_reply_free(&r);
+}
+
+static void version_none(const size_t at[3])
+{
+	(void)at;
+	wire_end_at(0);
+}
+
+static void version_unterminated(const size_t at[3])
+{
+	(void)at;
+	w.len--;  /* "snapshot-origin" loses its NUL */
+}
+
+static void version_next_beyond(const size_t at[3])
+{
+	version_at(at[1])->next = 1u << 16;
+}
+
+static void version_start_past_size(const size_t at[3])
+{
+	(void)at;
+	w.buf.io.data_size = (uint32_t)w.len;
+	w.buf.io.data_start = (uint32_t)w.len + 1;
+}
+
+static void test_versions_hostile(void)
+{
+	versions_case("versions: empty", version_none, 0, 0);
+	versions_case("versions: name not NUL-terminated", version_unterminated, 2, -EPROTO);
+	versions_case("versions: next beyond the end", version_next_beyond, 1, -EPROTO);
+	versions_case("versions: data_start > data_size", version_start_past_size, 0, -EPROTO);
+}
+
+/* ---- TABLE_DEPS replies ---- */
+
+static void deps_case(const char *title, uint32_t count, size_t n, int want)
+{
+	const uint64_t dev[2] = { dm_encode_dev(254, 1), dm_encode_dev(259, 3) };
+	struct dm_reply r;
+	uint32_t got = 0xdead, major, minor;
+
+	wire_new();
+	wire_deps(count, dev, n);
+	r = wire_reply();
+	begin(title);
+	check_int("return", dm_deps_count(&r, &got), want);
+	if (want == 0) {
+		check_int("count", got, count);
+		for (uint32_t i = 0; i < got && i < 2; i++) {
+			dm_decode_dev(dm_deps_dev(&r, i), &major, &minor);
+			check_int("major", major, i ? 259 : 254);
+			check_int("minor", minor, i ? 3 : 1);
+		}
+	}
+	end();
+	dm_reply_free(&r);
+}
+
+static void test_deps(void)
+{
+	struct dm_reply r;
+	uint32_t count;
+
+	deps_case("deps: two devices", 2, 2, 0);
+	deps_case("deps: none", 0, 0, 0);
+	deps_case("deps: count larger than the data", 3, 2, -EPROTO);
+	deps_case("deps: count 2^32-1", UINT32_MAX, 2, -EPROTO);
+
+	wire_new();
+	wire_put("\1\0\0\0", 4);
+	r = wire_reply();
+	expect("deps: data shorter than count and padding", dm_deps_count(&r, &count), -EPROTO);
+	dm_reply_free(&r);
+}
+
+/* ---- snapshot status and table ---- */
+
+static void snap_status_case(const char *s, int want, enum dm_snap_state state, uint64_t used,
+			     uint64_t total, uint64_t metadata)
+{
+	struct dm_snap_status st;
+	char title[200];
+	int r = dm_parse_snap_status(s, &st);
+
+	snprintf(title, sizeof title, "snap status: \"%s\"", shown(s));
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_int("state", st.state, state);
+		check_u64("used", st.used, used);
+		check_u64("total", st.total, total);
+		check_u64("metadata", st.metadata, metadata);
+	}
+	end();
+}
+
+static void test_snap_status(void)
+{
+	snap_status_case("6496/25189857 64", 0, DM_SNAP_ACTIVE, 6496, 25189857, 64);
+	snap_status_case("0/2097152 0", 0, DM_SNAP_ACTIVE, 0, 2097152, 0);
+	snap_status_case("64/64 64", 0, DM_SNAP_ACTIVE, 64, 64, 64);
+	snap_status_case("Invalid", 0, DM_SNAP_INVALID, 0, 0, 0);
+	snap_status_case("Overflow", 0, DM_SNAP_OVERFLOW, 0, 0, 0);
+	snap_status_case("Merge failed", 0, DM_SNAP_MERGE_FAILED, 0, 0, 0);
+	snap_status_case("Unknown", 0, DM_SNAP_UNKNOWN, 0, 0, 0);
+	snap_status_case("", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("invalid", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("Merge", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("1/2", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("3/2 1", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("64/2048 128", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("a/b c", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("18446744073709551616/1 0", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("6496/25189857 64 ", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("6496 /25189857 64", -EINVAL, 0, 0, 0, 0);
+	snap_status_case("-1/2 0", -EINVAL, 0, 0, 0, 0);
+}
+
+static void snap_table_case(const char *s, int want, uint32_t oma, uint32_t omi, uint32_t cma,
+			    uint32_t cmi, const char *mode, uint64_t chunk)
+{
+	struct dm_snap_table t;
+	char title[200];
+	int r = dm_parse_snap_table(s, &t);
+
+	snprintf(title, sizeof title, "snap table: \"%s\"", shown(s));
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_int("origin major", t.origin_major, oma);
+		check_int("origin minor", t.origin_minor, omi);
+		check_int("cow major", t.cow_major, cma);
+		check_int("cow minor", t.cow_minor, cmi);
+		check_str("mode", t.mode, mode);
+		check_u64("chunk", t.chunk, chunk);
+	}
+	end();
+}
+
+static void test_snap_table(void)
+{
+	snap_table_case("254:1 253:3 P 32", 0, 254, 1, 253, 3, "P", 32);
+	snap_table_case("254:1 253:3 PO 8", 0, 254, 1, 253, 3, "PO", 8);
+	snap_table_case("259:65536 9:2 N 1024", 0, 259, 65536, 9, 2, "N", 1024);
+	snap_table_case("254:1 253:3 X 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 POX 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 p 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("/dev/vdc 253:3 P 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254 253:3 P 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("4096:0 253:3 P 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:x P 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P 32 2 discard_zeroes_cow discard_passdown_origin", -EINVAL,
+			0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P 32x", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P -32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P +32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	snap_table_case("254:1 253:3 P 18446744073709551616", -EINVAL, 0, 0, 0, 0, NULL, 0);
+	/* Three words that a 31-byte %s would split into four fields. */
+	snap_table_case("0:00000000000000000000000000000254:1 P 32", -EINVAL, 0, 0, 0, 0, NULL, 0);
+}
+
+static void linear_case(const char *s, int want, uint32_t major, uint32_t minor, uint64_t offset)
+{
+	uint32_t ma = 0, mi = 0;
+	uint64_t off = 0;
+	char title[200];
+	int r = dm_parse_linear(s, &ma, &mi, &off);
+
+	snprintf(title, sizeof title, "linear params: \"%s\"", shown(s));
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_int("major", ma, major);
+		check_int("minor", mi, minor);
+		check_u64("offset", off, offset);
+	}
+	end();
+}
+
+/* How the kernel prints a wrapper's and a duplicate's table. */
+static void test_linear(void)
+{
+	linear_case("9:2 0", 0, 9, 2, 0);
+	linear_case("253:0 2048", 0, 253, 0, 2048);
+	linear_case("9:2", -EINVAL, 0, 0, 0);
+	linear_case("9:2 0 1", -EINVAL, 0, 0, 0);
+	linear_case("/dev/md2 0", -EINVAL, 0, 0, 0);
+	linear_case("9:2 -1", -EINVAL, 0, 0, 0);
+	linear_case("9:2 18446744073709551616", -EINVAL, 0, 0, 0);
+	linear_case("", -EINVAL, 0, 0, 0);
+}
+
+static void first_devno_case(const char *s, int want, uint32_t major, uint32_t minor)
+{
+	uint32_t ma = 0, mi = 0;
+	char title[200];
+	int r = dm_first_devno(s, &ma, &mi);
+
+	snprintf(title, sizeof title, "first devno: \"%s\"", shown(s));
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_int("major", ma, major);
+		check_int("minor", mi, minor);
+	}
+	end();
+}
+
+static void test_first_devno(void)
+{
+	first_devno_case("253:1", 0, 253, 1);
+	first_devno_case("253:1 253:4 P 32", 0, 253, 1);
+	first_devno_case("  253:1", 0, 253, 1);
+	first_devno_case("", -EINVAL, 0, 0);
+	first_devno_case("md2_dup", -EINVAL, 0, 0);
+	first_devno_case("253:1x 9:2", -EINVAL, 0, 0);
+	first_devno_case("000000000000000000000000253:1", -EINVAL, 0, 0);
+}
+
+/* ---- device numbers ---- */
+
+static void devno_case(const char *s, int want, uint32_t major, uint32_t minor)
+{
+	uint32_t ma = 0, mi = 0;
+	char title[200];
+	int r = dm_parse_devno(s, &ma, &mi);
+
+	snprintf(title, sizeof title, "devno: \"%s\"", shown(s));
+	begin(title);
+	check_int("return", r, want);
+	if (r == 0 && want == 0) {
+		check_int("major", ma, major);
+		check_int("minor", mi, minor);
+	}
+	end();
+}
+
+static void test_devno(void)
+{
+	devno_case("254:1", 0, 254, 1);
+	devno_case("259:0", 0, 259, 0);
+	devno_case("4095:1048575", 0, 4095, 1048575);
+	devno_case("4096:0", -ERANGE, 0, 0);
+	devno_case("0:1048576", -ERANGE, 0, 0);
+	devno_case("254:", -EINVAL, 0, 0);
+	devno_case(":1", -EINVAL, 0, 0);
+	devno_case("254:1x", -EINVAL, 0, 0);
+	devno_case("254:1 ", -EINVAL, 0, 0);
+	devno_case(" 254:1", -EINVAL, 0, 0);
+	devno_case("-1:0", -EINVAL, 0, 0);
+	devno_case("254", -EINVAL, 0, 0);
+}
+
+static void test_dev_encoding(void)
+{
+	static const struct { uint32_t major, minor; uint64_t dev; } cases[] = {
+		{ 254, 1, 0xfe01 },           /* minor low byte, then major */
+		{ 8, 256, 0x100800 },         /* minor's high bits above the major */
+		{ 259, 0, 0x10300 },          /* NVMe: major above 255 */
+		{ 259, 65537, 0x10010301 },
+		{ 4095, 1048575, 0xffffffff },
+	};
+	uint32_t major, minor;
+
+	begin("dev: encode matches the kernel's huge_encode_dev, decode round-trips");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		check_u64("encoded", dm_encode_dev(cases[i].major, cases[i].minor), cases[i].dev);
+		dm_decode_dev(cases[i].dev, &major, &minor);
+		check_int("major", major, cases[i].major);
+		check_int("minor", minor, cases[i].minor);
+	}
+	end();
+}
+
+/* ---- headers ---- */
+
+static void test_info_from(void)
+{
+	struct dm_ioctl io;
+	struct dm_info info;
+
+	memset(&io, 'n', sizeof io);  /* name and uuid with no NUL anywhere */
+	io.dev = dm_encode_dev(254, 3);
+	io.target_count = 2;
+	dm_info_from(&io, &info);
+	begin("info: unterminated name and uuid are cut, dev decoded");
+	check_int("name length", (long long)strlen(info.name), DM_NAME_LEN - 1);
+	check_int("uuid length", (long long)strlen(info.uuid), DM_UUID_LEN - 1);
+	check_int("major", info.major, 254);
+	check_int("minor", info.minor, 3);
+	check_int("target_count", info.target_count, 2);
+	end();
+
+	begin("cmd names");
+	check_str("TABLE_LOAD", dm_cmd_name(DM_TABLE_LOAD_CMD), "DM_TABLE_LOAD");
+	check_str("out of range", dm_cmd_name((enum dm_cmd)99), "DM_UNKNOWN");
+	end();
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_names();
+	test_uuids();
+	test_lines();
+	test_encode_one();
+	test_encode_three();
+	test_encode_kernel_reads();
+	test_encode_limits();
+	test_encode_many();
+	test_status_normal();
+	test_status_no_table();
+	test_status_hostile();
+	test_status_unterminated();
+	test_status_short_buffer();
+	test_names_empty();
+	test_names_one();
+	test_names_three();
+	test_names_hostile();
+	test_versions();
+	test_versions_hostile();
+	test_deps();
+	test_snap_status();
+	test_snap_table();
+	test_linear();
+	test_first_devno();
+	test_devno();
+	test_dev_encoding();
+	test_info_from();
+	printf("%d passed, %d failed\n", n_passed, n_failed);
+	return n_failed ? 1 : 0;
+}
