@@ -135,14 +135,21 @@ static int reply_ok(const struct dm_reply *r)
 {
 	const struct dm_ioctl *io = r->io;
 
-	return r->size >= sizeof *io && io->data_start >= sizeof *io &&
-	       io->data_size <= r->size && io->data_start <= io->data_size;
+	return r->size >= sizeof *io && io->data_start >= sizeof *io && io->data_start <= r->size &&
+	       io->data_size <= r->size;
 }
 
-/* Bytes of data the reply really holds, or 0 if its header lies. */
+/*
+ * Bytes of data the reply really holds, or 0 if its header lies.  The
+ * kernel sets data_size to the header's end before each command and raises
+ * it only when it writes a payload: data_size below data_start is "none"
+ * (a device without a table, for instance).
+ */
 static size_t reply_data_size(const struct dm_reply *r)
 {
-	return reply_ok(r) ? r->io->data_size - r->io->data_start : 0;
+	const struct dm_ioctl *io = r->io;
+
+	return reply_ok(r) && io->data_size > io->data_start ? io->data_size - io->data_start : 0;
 }
 
 static const char *reply_data(const struct dm_reply *r)
@@ -258,6 +265,12 @@ int dm_deps_count(const struct dm_reply *r, uint32_t *count)
 	struct dm_target_deps deps;
 	size_t len = reply_data_size(r);
 
+	if (!reply_ok(r))
+		return -EPROTO;
+	if (len == 0) {  /* no table, no payload */
+		*count = 0;
+		return 0;
+	}
 	if (len < sizeof deps)
 		return -EPROTO;
 	memcpy(&deps, reply_data(r), sizeof deps);

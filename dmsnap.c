@@ -127,6 +127,8 @@ static const char *dm_hint(int err, enum dm_cmd cmd)
 	case -ENAMETOOLONG:
 		return "names are at most 127 bytes";
 	case -EBUSY:
+		if (cmd == DM_DEV_CREATE_CMD)
+			return "a device of that name or uuid exists already; remove it or pick another name";
 		if (cmd == DM_DEV_REMOVE_CMD)
 			return "it is open (mounted, or used by another device); unmount it or try 'remove --retry'";
 		if (cmd == DM_TABLE_LOAD_CMD)

@@ -130,6 +130,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p);
 int take_snapshot(int fd, struct snap_plan *p);
 int drop_snapshots(int fd, const char *name, const char *snapname);
 int read_snap_status(int fd, const char *name, struct dm_snap_status *st);
+void retire_cow(const char *name, const char *params);
 unsigned permille_used(const struct dm_snap_status *st);
 
 /* snap.c: the snapshot workflows */

@@ -214,8 +214,8 @@ static int finish_merge(int fd, const char *name)
 	if (scan_world(fd, &w))
 		return EXIT_FAIL;
 	r = find_wrapper(&w, name, &wr);
-	if (r == EXIT_OK && wr.mode == MODE_MERGE)
-		r = restore_linear(fd, &wr);
+	if (r == EXIT_OK && wr.mode == MODE_MERGE && (r = restore_linear(fd, &wr)) == EXIT_OK)
+		retire_cow(name, wr.top->live_params);
 	world_free(&w);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
@@ -305,6 +305,16 @@ static int remove_or_warn(int fd, const char *name)
 	return r;
 }
 
+/* A snapshot no one can trust or use: it goes, and so does its COW's header. */
+static int remove_snapshot(int fd, const struct dev *s)
+{
+	int r = remove_or_warn(fd, s->name);
+
+	if (r == 0)
+		retire_cow(s->name, s->live_params ? s->live_params : s->inactive_params);
+	return r;
+}
+
 /* NAME's inactive table says what was under way when dmsnap stopped. */
 static int fix_inactive(int fd, const struct wrapper *wr)
 {
@@ -347,13 +357,13 @@ static int fix_one(int fd, struct world *w, const struct wrapper *wr)
 	for (size_t i = 0; i < wr->nsnaps; i++) {
 		const struct dev *s = wr->snaps[i];
 		if (!s->live_params)
-			return remove_or_warn(fd, s->name) < 0 ? -1
+			return remove_snapshot(fd, s) < 0 ? -1
 				: says(s->name, "never went live (snap was stopped): removed");
 		if (wr->mode == MODE_MERGE)
 			return remove_or_warn(fd, s->name) < 0 ? -1
 				: says(s->name, "was handed over to the merge: removed");
 		if (wr->mode == MODE_LINEAR)
-			return remove_or_warn(fd, s->name) < 0 ? -1
+			return remove_snapshot(fd, s) < 0 ? -1
 				: says(s->name, "went live but its origin never switched to snapshot-origin, so writes bypassed it: removed");
 		if (s->info.flags & DM_SUSPEND_FLAG) {
 			dm_resume(fd, s->name, NULL);

@@ -29,6 +29,7 @@
 #define DEFAULT_CHUNK   32       /* sectors, as the walkthrough and LVM use */
 #define MAX_CHUNK       (1u << 21)  /* the kernel's limit: INT_MAX bytes */
 #define ZERO_BYTES      65536
+#define RETIRED_HEADER_BYTES 4096  /* enough to erase the magic of a dropped snapshot's store */
 
 /* ---- reading the kernel's state ---- */
 
@@ -247,7 +248,7 @@ static void run_modprobe(const char *module)
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		execl(path, "modprobe", "-q", module, (char *)NULL);
+		execl(path, path, "-q", module, (char *)NULL);  /* argv[0] as the kernel passes it: busybox picks its applet by it */
 		_exit(127);
 	}
 	if (pid > 0)
@@ -491,17 +492,19 @@ static int check_cow(struct snap_plan *p, const struct wrapper *wr, const struct
 	return EXIT_OK;
 }
 
-/* A zero header tells the kernel this is a new store; an old one would be reloaded silently. */
-static int zero_cow_header(const struct snap_plan *p)
+/*
+ * A zero header tells the kernel a COW is a new store; an old one would be
+ * reloaded silently.  Zeroes min(bytes, size) bytes from the start.
+ */
+static int zero_header(const char *path, uint64_t size, uint64_t bytes)
 {
 	static char zeros[ZERO_BYTES];  /* bss, not 64 KiB of binary */
-	uint64_t bytes = p->chunk << DM_SECTOR_SHIFT;
-	int fd = open_exclusive(p->cow_path, O_WRONLY), r = 0;
+	int fd = open_exclusive(path, O_WRONLY), r = 0;
 
 	if (fd < 0)
 		return fd;
-	if (bytes > p->cow.sectors << DM_SECTOR_SHIFT)
-		bytes = p->cow.sectors << DM_SECTOR_SHIFT;
+	if (bytes > size)
+		bytes = size;
 	for (uint64_t off = 0; off < bytes && r == 0;) {
 		size_t n = bytes - off < ZERO_BYTES ? (size_t)(bytes - off) : ZERO_BYTES;
 		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
@@ -556,8 +559,11 @@ static void undo_snap(int fd, const struct snap_plan *p)
 	if (p->swap_origin && dm_get_info(fd, p->name, &info) == 0 && info.flags & DM_INACTIVE_PRESENT_FLAG)
 		dm_clear(fd, p->name);
 	ensure_resumed(fd, p->name);
-	if (dm_remove(fd, p->snapname, 0) == 0)
+	if (dm_remove(fd, p->snapname, 0) == 0) {
 		remove_node(p->snapname);
+		/* Loading the snapshot wrote a fresh header: clear it, or the retry would need --force. */
+		retire_cow(p->snapname, p->snap_params);
+	}
 }
 
 /* snap's options; run (cmd != "snap") also takes --mount DIR. */
@@ -668,7 +674,7 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 {
 	int r;
 
-	if (!p->reattach && (r = zero_cow_header(p)) < 0)
+	if (!p->reattach && (r = zero_header(p->cow_path, p->cow.sectors << DM_SECTOR_SHIFT, p->chunk << DM_SECTOR_SHIFT)) < 0)
 		return fail(r, "zero the header of COW %s:", p->cow_path);
 	/* The uuid marks the device as dmsnap's, so recover knows an empty leftover is ours. */
 	char uuid[DM_UUID_LEN];
@@ -943,31 +949,65 @@ static int refuse_open(const struct dev *d, const char *why)
 	return fail(0, "%s is open (%d users): close it first; %s", d->name, d->info.open_count, why);
 }
 
-static void remove_device(int fd, const char *name, int *failed)
+/* udev or blkid may hold a device for a moment after its last user: retry, bounded. */
+static int remove_retrying(int fd, const char *name)
 {
 	int r;
 
 	for (int i = 0; (r = dm_remove(fd, name, 0)) == -EBUSY && i < 10; i++)
 		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	return r;
+}
+
+/*
+ * The COW of a snapshot that is gone (params: its snapshot or snapshot-merge
+ * table): zero its header so that the next snap takes it without --force.
+ */
+void retire_cow(const char *name, const char *params)
+{
+	struct dm_snap_table t;
+	struct blockdev bd;
+	char path[128];
+	int r;
+
+	if (!params || dm_parse_snap_table(params, &t) < 0)
+		return;
+	devno_path(t.cow_major, t.cow_minor, path, sizeof path);
+	r = probe_blockdev(path, &bd);
+	if (r == 0 && (bd.major != t.cow_major || bd.minor != t.cow_minor))
+		r = -ENODEV;
+	if (r == 0)
+		r = zero_header(path, bd.sectors << DM_SECTOR_SHIFT, RETIRED_HEADER_BYTES);
+	if (r < 0)
+		warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		     name, path);
+}
+
+/* Says how a removal went; a removed snapshot's COW is retired. */
+static void removed(int r, const struct dev *d, int is_snapshot, int *failed)
+{
 	if (r < 0) {
-		dm_warn(r, DM_DEV_REMOVE_CMD, name);
+		dm_warn(r, DM_DEV_REMOVE_CMD, d->name);
 		(*failed)++;
-	} else {
-		remove_node(name);
-		note("dmsnap: removed %s", name);
+		return;
 	}
+	remove_node(d->name);
+	if (is_snapshot)
+		retire_cow(d->name, d->live_params ? d->live_params : d->inactive_params);
+	note("dmsnap: removed %s", d->name);
 }
 
 /*
  * Last snapshot gone: NAME goes back to linear.  The linear table is loaded
  * first; NAME is suspended without a filesystem freeze (nothing needs to be
  * consistent), the snapshots go, NAME resumes with linear swapped in.
+ * Nothing is printed while NAME is suspended: stderr may be a file on it.
  */
 static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t n)
 {
 	char params[64];
 	struct dm_target t;
-	int r, failed = 0;
+	int r, failed = 0, err[MAX_SNAPS];
 	sigset_t saved;
 
 	linear_target(&t, params, sizeof params, wr->sectors, wr->base_major, wr->base_minor);
@@ -980,20 +1020,24 @@ static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, wr->top->name);
 	}
 	for (size_t i = 0; i < n; i++)
-		remove_device(fd, drop[i]->name, &failed);
+		failed += (err[i] = remove_retrying(fd, drop[i]->name)) < 0;
 	/* A snapshot that would not go still needs snapshot-origin above it. */
 	if (failed)
 		dm_clear(fd, wr->top->name);
-	if ((r = dm_resume(fd, wr->top->name, NULL)) < 0)
-		dm_warn(r, DM_DEV_SUSPEND_CMD, wr->top->name);
+	r = dm_resume(fd, wr->top->name, NULL);
 	ensure_resumed(fd, wr->top->name);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (r < 0)
+		dm_warn(r, DM_DEV_SUSPEND_CMD, wr->top->name);
+	failed = 0;
+	for (size_t i = 0; i < n; i++)
+		removed(err[i], drop[i], 1, &failed);
 	if (failed)
 		return fail(0, "%s: %d snapshot%s could not be removed; %s keeps snapshot-origin", wr->top->name,
 			    failed, failed == 1 ? "" : "s", wr->top->name);
 	for (size_t i = 0; i < wr->nhelpers; i++)
 		if (wr->helpers[i]->info.open_count == 0)
-			remove_device(fd, wr->helpers[i]->name, &failed);
+			removed(remove_retrying(fd, wr->helpers[i]->name), wr->helpers[i], 0, &failed);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -1030,7 +1074,7 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 		r = drop_last(fd, &wr, drop, n);
 	else if (r == EXIT_OK) {
 		for (size_t i = 0; i < n; i++)
-			remove_device(fd, drop[i]->name, &failed);
+			removed(remove_retrying(fd, drop[i]->name), drop[i], 1, &failed);
 		r = failed ? EXIT_FAIL : EXIT_OK;
 	}
 	if (r == EXIT_OK && n == 0)
@@ -1073,9 +1117,9 @@ int cmd_unwrap(int argc, char **argv)
 	else if (!(r = refuse_open(wr.top, "nothing was unwrapped")))
 		r = refuse_open(wr.dup, "nothing was unwrapped");
 	if (r == EXIT_OK) {
-		remove_device(fd, wr.top->name, &failed);
+		removed(remove_retrying(fd, wr.top->name), wr.top, 0, &failed);
 		if (!failed)
-			remove_device(fd, wr.dup->name, &failed);
+			removed(remove_retrying(fd, wr.dup->name), wr.dup, 0, &failed);
 		r = failed ? EXIT_FAIL : EXIT_OK;
 	}
 	world_free(&w);

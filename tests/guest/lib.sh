@@ -186,3 +186,13 @@ power_cut() {
 	sleep 1 # let the serial port drain
 	poweroff -n -f # -n: no sync
 }
+
+# end_boot: how a boot that does not run the standard /init (another rdinit=, a
+# switch_root) ends: the markers the host waits for, then a clean power off.
+end_boot() {
+	echo "==== dmsnap-guest: end $SCENARIO ===="
+	sync
+	echo "==== dmsnap-guest: done boot $BOOT ===="
+	sleep 1 # let the serial port drain
+	poweroff -f
+}

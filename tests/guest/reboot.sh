@@ -1,7 +1,9 @@
 # reboot: the disks keep their data across boots and across a power cut, and each
-# boot can get its own kernel command line (header) and initramfs (reboot.host).
+# boot can get its own kernel command line (header), initramfs (reboot.host) and
+# first process (reboot.rdinit).
 # boots: 3
 # boot2-cmdline: dmsnap.marker=second
+# boot3-cmdline: rdinit=/tests/reboot.rdinit
 
 MARK1=written-in-boot-1   # then a clean shutdown
 MARK2=synced-in-boot-2    # then a power cut
@@ -35,6 +37,7 @@ boot2() {
 }
 
 boot3() {
+	assert_eq "boot 3 runs reboot.rdinit" "$(tr '\000' ' ' </proc/1/cmdline)" "/bin/sh /tests/reboot.rdinit "
 	assert_eq "synced marker survives power cut" "$(read_at 16 ${#MARK2})" "$MARK2"
 	assert_eq "unsynced marker lost in power cut" "$(read_at 24 ${#MARK3})" ""
 	assert_eq "first marker still there" "$(read_at 8 ${#MARK1})" "$MARK1"

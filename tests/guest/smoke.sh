@@ -17,6 +17,12 @@ linear_device() {
 	fails "linear gone" dmsetup info smoke-lin
 }
 
+# Targets outside the boot list load on demand, as on a normal system.
+on_demand_target() {
+	ok "zero target loads on demand" dmsetup create smoke-zero --table "0 8 zero" || return
+	dmsetup remove smoke-zero
+}
+
 # md2 + XFS, as on the servers dmsnap is for; data must come back from the disk.
 md_xfs() {
 	local sum
@@ -75,6 +81,7 @@ binary() {
 
 device_mapper
 linear_device
+on_demand_target
 md_xfs
 ext4
 lvm_snapshot

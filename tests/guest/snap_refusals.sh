@@ -30,9 +30,9 @@ bad_cows() {
 	refused "COW mounted" 'mounted on /mnt/c' dmsnap snap md2 /dev/vdd
 	umount /mnt/c
 	refused "COW with ext4" 'ext2/3/4 filesystem.*--force' dmsnap snap md2 /dev/vdd
-	mkxfs /dev/vdc
-	refused "COW with XFS" 'XFS filesystem.*--force' dmsnap snap md2 /dev/vdc
-	ok "XFS on the refused COW intact" xfs_repair -n /dev/vdc
+	mkxfs /dev/vdb # XFS wants 300 MB: vdb, the biggest spare disk
+	refused "COW with XFS" 'XFS filesystem.*--force' dmsnap snap md2 /dev/vdb
+	ok "XFS on the refused COW intact" xfs_repair -n /dev/vdb
 	dd if=/dev/zero of=/dev/vde bs=1k count=8 2>/dev/null
 	refused "COW too small for the chunk" 'too small' dmsnap snap -c 65536 md2 /dev/vde
 	refused "COW a regular file" 'COW /tmp/file' sh -c 'truncate -s 64M /tmp/file && dmsnap snap md2 /tmp/file'
@@ -64,9 +64,15 @@ missing_module() {
 }
 
 forced_cow() {
-	ok "--force zeroes an XFS COW" dmsnap snap --force md2 /dev/vdc
-	contains "--force says what it destroyed" "$(cat /tmp/lib.out)" 'destroying an XFS filesystem on /dev/vdc'
+	ok "--force zeroes an XFS COW" dmsnap snap --force md2 /dev/vdb
+	contains "--force says what it destroyed" "$(cat /tmp/lib.out)" 'destroying an XFS filesystem on /dev/vdb'
 	ok "drop" dmsnap drop md2
+	ok "a dropped snapshot's COW is taken again without --force" dmsnap snap md2 /dev/vdb
+	ok "drop again" dmsnap drop md2
+	# A snapshot store left valid (as by a reboot, or dmsetup remove) is refused.
+	ok "a store left by hand" sh -c "dmsnap snap md2 /dev/vdc && dmsetup suspend md2 && dmsetup remove md2_snap &&
+		echo '0 $(sectors /dev/vda) linear /dev/vda 0' | dmsetup load md2 && dmsetup resume md2"
+	dmsnap recover md2 >/dev/null # whatever the step above left, md2 must run on
 	refused "a valid old COW header is refused" 'valid snapshot store.*--reattach' dmsnap snap md2 /dev/vdc
 }
 
@@ -76,7 +82,7 @@ failure_midway() {
 	local before
 	before=$(dm_state)
 	for step in DM_DEV_SUSPEND#1 DM_DEV_SUSPEND#2 DM_DEV_SUSPEND#3; do
-		expect_exit 1 "fail $step: snap exits 1" env DMSNAP_FAIL=$step:EIO dmsnap-faults snap --force md2 /dev/vde
+		expect_exit 1 "fail $step: snap exits 1" env DMSNAP_FAIL=$step:EIO dmsnap-faults snap md2 /dev/vde
 		assert_eq "fail $step: kernel state as before" "$(dm_state)" "$before"
 		origin_running "fail $step"
 	done

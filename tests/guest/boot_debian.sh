@@ -1,0 +1,37 @@
+# boot_debian: the initramfs-tools variant.  Boot 1 (standard /init) builds the
+# root on md2 as boot_root does; boot 2 boots an image made by Debian's
+# mkinitramfs (boot_debian.host) with initramfs-hook as hooks/dmsnap and
+# scripts/local-top/dmsnap and "wrap md2 /dev/md2" in /etc/dmsnap.conf: udev and
+# mdadm assemble md2, the hook wraps it, initramfs-tools mounts root=/dev/md2
+# through /dev/mapper/md2 and runs the root's /sbin/init, which runs boot2 here.
+# boots: 2
+# timeout: 200
+
+. /tests/boot_root.sh
+
+boot1() {
+	make_root
+}
+
+boot2() {
+	if grep -qw dmsnap.nodebian /proc/cmdline; then
+		skip "root through initramfs-tools" "the host could not build the image (its SKIP line says why)"
+		return
+	fi
+	root_through_wrapper
+	contains "the hook ran from local-top" "$(dmesg)" 'dmsnap-boot: root on /dev/mapper/md2, wrapping /dev/md2'
+	mkdir -p /data /mnt/s
+	echo snapshot-time >/data/marker
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	bounded "snap of the running root" 60 dmsnap -v snap md2 /dev/vdc || return
+	echo "boot_debian: md2, the running root, was suspended for $(sed -n 's/.*suspended for \(.*\) ms/\1/p' "$OUT") ms"
+	echo after-snapshot >/data/marker
+	sync
+	ok "mount the snapshot" mount -o ro,nouuid /dev/mapper/md2_snap /mnt/s || return
+	assert_eq "snapshot holds the snapshot-time marker" "$(cat /mnt/s/data/marker)" snapshot-time
+	umount /mnt/s
+	bounded "drop" 60 dmsnap drop md2
+}
+
+[ "$SCENARIO" != boot_debian ] || boot$BOOT
