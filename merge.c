@@ -264,7 +264,9 @@ int cmd_merge(int argc, char **argv)
 		return r;
 	if (!wait) {
 		struct dm_snap_status st;
-		if (read_snap_status(fd, m.name, &st) == 0 && merge_done(&st))
+		if ((r = read_snap_status(fd, m.name, &st)) < 0)
+			warn(r, "%s: merge started, but its progress cannot be read:", m.name);
+		else if (merge_done(&st))
 			return finish_merge(fd, m.name);
 		note("dmsnap: %s: merging in the background; 'dmsnap merge --wait %s' waits and finishes", m.name,
 		     m.name);

@@ -1024,8 +1024,8 @@ static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t
 	/* A snapshot that would not go still needs snapshot-origin above it. */
 	if (failed)
 		dm_clear(fd, wr->top->name);
-	r = dm_resume(fd, wr->top->name, NULL);
-	ensure_resumed(fd, wr->top->name);
+	if ((r = dm_resume(fd, wr->top->name, NULL)) < 0)
+		ensure_resumed(fd, wr->top->name);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	if (r < 0)
 		dm_warn(r, DM_DEV_SUSPEND_CMD, wr->top->name);

@@ -18,7 +18,7 @@ torn_down() {
 	assert_eq "$1: origin linear again" "$(dmsetup table md2 | cut -d' ' -f3)" linear
 	fails "$1: no snapshot left" dmsetup info md2_snap
 	fails "$1: nothing left mounted" grep -q dmsnap /proc/mounts
-	assert_eq "$1: no mount point left" "$(ls -d /run/dmsnap-* 2>/dev/null)" ""
+	assert_eq "$1: no mount point left" "$(ls -d /run/dmsnap-md2_snap.* 2>/dev/null)" ""
 }
 
 # scribbler: once the snapshot exists, rewrite the whole file set on the origin.
@@ -70,10 +70,16 @@ sigterm() {
 	ok "SIGTERM: origin writable" sh -c 'echo x >/mnt/o/alive && sync'
 }
 
+# /tmp/slow_fill: /tmp/big onto the origin 4 MiB at a time, so that the
+# watchers' one-second samples see the COW pass 80% before it overflows.
+echo 'for i in $(seq 0 23); do
+	dd if=/tmp/big of=/mnt/o/big bs=1M count=4 skip=$((i * 4)) seek=$((i * 4)) conv=notrunc,fsync 2>/dev/null || exit
+	sleep 0.5
+done' >/tmp/slow_fill
+
 overflow() {
 	random_file /tmp/big 96
-	expect_exit 3 "overflow: run exits 3" dmsnap run md2 /dev/vde -- \
-		sh -c 'cp /tmp/big /mnt/o/big && sync'
+	expect_exit 3 "overflow: run exits 3" dmsnap run md2 /dev/vde -- sh /tmp/slow_fill
 	contains "overflow: says the backup is incomplete" "$(cat /tmp/lib.out)" 'backup is INCOMPLETE'
 	contains "overflow: warned on the way" "$(cat /tmp/lib.out)" 'COW [89][0-9].[0-9]% full'
 	same "overflow: origin writes succeeded, data intact" /tmp/big /mnt/o/big
@@ -87,7 +93,7 @@ watch_overflow() {
 	dmsnap watch --interval 1 md2 >/tmp/watch.out 2>&1 &
 	pid=$!
 	sleep 1
-	cp /tmp/big /mnt/o/big && sync
+	sh /tmp/slow_fill
 	for i in $(seq 60); do kill -0 $pid 2>/dev/null || break; sleep 1; done
 	kill $pid 2>/dev/null
 	wait $pid || rc=$?

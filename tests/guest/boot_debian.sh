@@ -20,6 +20,18 @@ boot2() {
 	fi
 	root_through_wrapper
 	contains "the hook ran from local-top" "$(dmesg)" 'dmsnap-boot: root on /dev/mapper/md2, wrapping /dev/md2'
+	# After a coldplug in the initramfs (boot_debian.host), with 54-dmsnap.rules:
+	assert_eq "/dev/mapper links survive a coldplug" "$(tr '\n' ' ' </run/coldplug.mapper)" "control md2 md2_dup "
+	contains "udev database: md2 as libdevmapper's" "$(cat "/run/udev/data/b$(dm_devno md2)" 2>&1)" \
+		'DM_UDEV_PRIMARY_SOURCE_FLAG=1'
+	sed 's/^/boot_debian: after coldplug: /' /run/coldplug.by-uuid
+	local dup
+	for dup in /sys/class/block/dm-*; do [ "$(cat "$dup/dm/name")" = md2_dup ] && break; done
+	if grep -q "/${dup##*/}\$" /run/coldplug.by-uuid; then
+		fail "by-uuid never names md2_dup (${dup##*/})" "$(cat /run/coldplug.by-uuid)"
+	else
+		pass "by-uuid never names md2_dup"
+	fi
 	mkdir -p /data /mnt/s
 	echo snapshot-time >/data/marker
 	sync

@@ -192,6 +192,13 @@ boot3() {
 	assert_eq "root kept the writes after it" "$(cat /data/marker)" after-persistent
 	umount /mnt/s
 	bounded "drop the reattached snapshot of the running root" 60 dmsnap drop md2
+
+	# rc.S (docs/boot.md): data volumes wrapped late; root is left as it is.
+	printf 'wrap md2 /dev/md2 /dev/vdd\nwrap scratch /dev/vde\n' >/tmp/rcS.conf
+	ok "rc.S: initramfs-hook wrap" env DMSNAP_CONF=/tmp/rcS.conf /usr/local/share/dmsnap/initramfs-hook wrap
+	assert_eq "rc.S: the data volume is wrapped" "$(dmsnap table scratch 2>&1 | cut -d' ' -f3)" linear
+	contains "rc.S: root already wrapped, left alone" "$(dmesg)" 'dmsnap-boot: md2: already wraps /dev/md2'
+	assert_eq "rc.S: no snapshot reattached to root" "$(dmsnap show -p md2)" ""
 }
 
 [ "$SCENARIO" != boot_root ] || boot$BOOT

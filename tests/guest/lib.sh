@@ -165,8 +165,12 @@ with_timeout() { timeout "$@"; }
 # hide_module NAME: unload NAME and stop the kernel from loading it back on demand.
 # /init restores both before the next scenario; restore_modules does it now.
 hide_module() {
+	if ! rmmod "$1"; then
+		echo "$1 is held by $(cat "/sys/module/$1/refcnt" 2>/dev/null) users; dm tables:"
+		dmsetup table
+		return 1
+	fi
 	echo /bin/false >/proc/sys/kernel/modprobe
-	rmmod "$1"
 }
 
 restore_modules() {
