@@ -197,10 +197,14 @@ static int start_merge(int fd, const struct merge_plan *m)
 		return fail(0, "%s: merge not started; nothing changed", m->name);
 	}
 	/* The handed-over snapshot now only returns errors. */
-	if (snap && (r = dm_remove(fd, snap, 0)) < 0)
+	if (snap && (r = dm_remove(fd, snap, 0)) < 0) {
+		/* Suspended, it would hang whoever reads it: resume it until recover removes it. */
 		dm_warn(r, DM_DEV_REMOVE_CMD, snap);
-	else if (snap)
+		ensure_resumed(fd, snap);
+		warn(0, "%s: merge started; 'dmsnap recover %s' removes the old snapshot device", m->name, m->name);
+	} else if (snap) {
 		remove_node(snap);
+	}
 	return EXIT_OK;
 }
 

@@ -142,7 +142,7 @@ boot1() {
 # The running root: a snapshot taken from inside it, read back, dropped; then a
 # persistent one on vdd, left for boot 3.
 boot2() {
-	local out ms
+	local ms
 	root_through_wrapper
 	contains "the hook logged the wrap" "$(dmesg)" 'dmsnap-boot: root on /dev/mapper/md2, wrapping /dev/md2'
 	mkdir -p /data /mnt/s

@@ -1,0 +1,282 @@
+# bench: the guest half of `make bench` (tests/bench/README.md). Not a test:
+# the runner's default selection skips bench*.sh. Timings leave as raw samples,
+# one "BENCH: sample KEY VALUE" line each, for tests/bench/report to turn into
+# medians and ratios on the host; only the set-up steps are checked (ok/fail).
+# Methods alternate within every round, so a slow spell of the host (TCG) hits
+# all of them alike.
+# own-boot
+# timeout: 1500
+
+ROUNDS=5
+CHURN=200        # create+remove cycles per churn round (x ROUNDS = 1000)
+ORIGIN=/mnt/o    # XFS on /dev/mapper/md2: dmsnap's wrapper of plain /dev/vda
+LVDIR=/mnt/l     # XFS on bvg/lv: an LV of the same size on /dev/vdb
+T=/tmp/tm.out    # tm's line for the last timed command
+TR=/sys/kernel/tracing
+
+say() { echo "BENCH: $*"; }
+sample() { say "sample $1 $2"; }
+
+# val KEY LINE: the value of KEY=value in LINE.
+val() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+
+# timed CMD... (';' separates the commands of a sequence): run it under tm;
+# TM holds tm's line; the status is the sequence's.
+timed() {
+	local rc=0
+	rm -f $T
+	tm -o $T "$@" >/tmp/timed.out 2>&1 || rc=$?
+	TM=$(cat $T 2>/dev/null)
+	if [ $rc -ne 0 ]; then
+		fail "$WHAT" "exit $rc: $*"
+		sed 's/^/    | /' /tmp/timed.out | tail -n 10
+	fi
+	return $rc
+}
+
+# --- the kernel's view of a suspension: kprobes on dm_suspend and dm_resume ---
+
+trace_setup() {
+	mount -t tracefs nodev $TR &&
+		echo 'p:dmb/s dm_suspend md=%di:x64' >>$TR/kprobe_events &&
+		echo 'p:dmb/r dm_resume md=%di:x64' >>$TR/kprobe_events &&
+		echo 'r:dmb/rr dm_resume' >>$TR/kprobe_events &&
+		echo mono >$TR/trace_clock && echo 1 >$TR/events/dmb/enable && echo 1 >$TR/tracing_on
+}
+trace_clear() { [ -z "$TRACE" ] || echo >$TR/trace; }
+
+# suspended_ms MD: milliseconds device MD (a mapped_device address) spent between
+# dm_suspend's entry and the return of the dm_resume that follows, summed over the
+# windows in the trace since trace_clear; then the number of windows.
+suspended_ms() {
+	[ -n "$TRACE" ] || { echo "- 0"; return; }
+	grep -v '^#' $TR/trace | awk -v md="$1" '
+	{
+		ts = ""; ev = ""; m = ""
+		for (i = 2; i <= NF; i++)
+			if ($i ~ /^[0-9]+\.[0-9]+:$/) { ts = substr($i, 1, length($i) - 1); ev = $(i + 1); break }
+		pid = $1; sub(/.*-/, "", pid)
+		if (match($0, /md=0x[0-9a-f]+/)) m = substr($0, RSTART + 3, RLENGTH - 3)
+	}
+	ev == "s:" && m == md && start == "" { start = ts }
+	ev == "r:" && m == md && start != "" { closer = pid }
+	ev == "rr:" && closer != "" && pid == closer { sum += ts - start; n++; start = ""; closer = "" }
+	END { printf "%.3f %d\n", sum * 1000, n }'
+}
+
+# md_of NAME: the mapped_device address of NAME, from a bare suspend+resume.
+md_of() {
+	trace_clear
+	dmfloor "$1" >/dev/null || return 1
+	grep -v '^#' $TR/trace | grep ' s: ' | tail -n 1 | sed 's/.*md=//'
+}
+
+# --- the writers ------------------------------------------------------------
+
+# writer_start VAR FILE [-b]: a stall writer on FILE, paused; its pid in VAR.
+writer_start() {
+	local var=$1 file=$2 out=/tmp/$1.out i=0
+	shift 2
+	stall "$@" "$file" >"$out" 2>&1 &
+	eval "$var=$!"
+	while ! grep -q '^stall ready' "$out" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -STOP $!
+}
+
+# window PID FILE: end the writer's window; prints its stall line.
+window() {
+	local out=$2 n i=0
+	n=$(grep -c '^stall max' "$out")
+	kill -USR2 "$1"
+	while [ "$(grep -c '^stall max' "$out")" -le "$n" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+	grep '^stall max' "$out" | tail -n 1
+}
+
+# --- the four ways to take a snapshot (and to drop it) ----------------------
+
+snap_floor() { timed dmfloor md2; }
+snap_dmsnap() { timed dmsnap snap -v md2 /dev/vdc; }
+drop_dmsnap() { timed dmsnap drop md2; }
+# The README's walkthrough, each command as typed (sizes worked out before).
+snap_dmsetup() {
+	timed dd if=/dev/zero of=/dev/vdd bs=4k count=1 \; dmsetup suspend md2 \; \
+		dmsetup create md2_snap --table "0 $SZ snapshot /dev/mapper/md2_dup /dev/vdd P 32" \; \
+		dmsetup load md2 --table "0 $SZ snapshot-origin /dev/mapper/md2_dup" \; dmsetup resume md2
+}
+drop_dmsetup() {
+	timed dmsetup suspend md2 \; dmsetup remove md2_snap \; \
+		dmsetup load md2 --table "0 $SZ linear /dev/vda 0" \; dmsetup resume md2
+}
+snap_lvm() { timed lvcreate -q -s -c 16k -L 48M -n lvsnap bvg/lv; }
+drop_lvm() { timed lvremove -q -y bvg/lvsnap; }
+snap_none() { sleep 1; TM=""; }
+
+# freeze MODE ROUND METHOD: one window of the MODE writer around METHOD's snapshot.
+freeze() {
+	local mode=$1 round=$2 m=$3 pid file out line md s key=freeze.$1.$3
+	WHAT="freeze $mode round $round: $m"
+	if [ "$m" = lvm ]; then
+		eval "pid=\$L$mode"
+		out=/tmp/L$mode.out md=$MD_LV
+	else
+		eval "pid=\$O$mode"
+		out=/tmp/O$mode.out md=$MD_MD2
+	fi
+	kill -CONT "$pid"
+	sleep 1 # warm-up: the writer's steady state
+	kill -USR1 "$pid"
+	sleep 0.3
+	trace_clear
+	"snap_$m" || { kill -STOP "$pid"; return 1; }
+	sleep 0.5 # stalls caused by the snapshot but seen after it
+	line=$(window "$pid" "$out")
+	kill -STOP "$pid"
+	sample "$key.stall_ms" "$(val max_ms "$line")"
+	say "detail $key round $round $line"
+	[ "$m" != none ] || return 0
+	s=$(suspended_ms "$md")
+	sample "$key.suspended_ms" "${s% *}"
+	sample "$key.suspensions" "${s#* }"
+	sample "$key.cmd_ms" "$(val total_ms "$TM")"
+	case $m in
+	dmsnap) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
+	floor) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
+	dmsetup) # as the user sees it: from typing suspend (step 2) to resume's return (step 5)
+		sample "$key.typed_ms" "$(awk -v a="$(val s2 "$TM")" -v b="$(val s5 "$TM")" \
+			'BEGIN { split(a, x, "-"); split(b, y, "-"); printf "%.3f", y[2] - x[1] }')" ;;
+	esac
+	case $m in
+	dmsnap | dmsetup | lvm) "drop_$m" ;;
+	esac
+}
+
+# --- set-up -----------------------------------------------------------------
+
+setup() {
+	ok "wrap /dev/vda as md2" dmsnap wrap /dev/vda md2 || return 1
+	ok "mkfs.xfs md2" mkxfs /dev/mapper/md2 || return 1
+	mkdir -p $ORIGIN $LVDIR
+	ok "mount md2" mount /dev/mapper/md2 $ORIGIN || return 1
+	SZ=$(sectors /dev/mapper/md2)
+	ok "pvcreate vdb vde" pvcreate -q /dev/vdb /dev/vde || return 1
+	ok "vgcreate bvg" vgcreate -q bvg /dev/vdb /dev/vde || return 1
+	ok "lvcreate bvg/lv on all of vdb" lvcreate -q -y -n lv -l 100%PVS bvg /dev/vdb || return 1
+	ok "mkfs.xfs bvg/lv" mkxfs /dev/bvg/lv || return 1
+	ok "mount bvg/lv" mount /dev/bvg/lv $LVDIR || return 1
+	say "note origin md2 = dmsnap wrap of plain /dev/vda: $SZ sectors; bvg/lv: $(sectors /dev/bvg/lv) sectors on /dev/vdb"
+	say "note kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPU, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) KiB"
+	TRACE=""
+	if trace_setup 2>/dev/null; then
+		TRACE=1
+		MD_MD2=$(md_of md2) MD_LV=$(md_of bvg-lv)
+	else
+		say "note no kprobes: suspended times from the trace are missing"
+		MD_MD2="" MD_LV=""
+	fi
+}
+
+# --- 1. freeze cost under a writer ------------------------------------------
+
+freeze_cost() {
+	local mode r m
+	writer_start Osync $ORIGIN/stall.dat
+	writer_start Lsync $LVDIR/stall.dat
+	writer_start Obuf $ORIGIN/stream.dat -b
+	writer_start Lbuf $LVDIR/stream.dat -b
+	for r in $(seq $ROUNDS); do
+		for mode in sync buf; do
+			for m in none floor dmsnap dmsetup lvm; do
+				freeze $mode "$r" $m
+			done
+		done
+	done
+	kill -CONT $Osync $Lsync $Obuf $Lbuf
+	kill $Osync $Lsync $Obuf $Lbuf
+	wait $Osync $Lsync $Obuf $Lbuf 2>/dev/null
+	rm -f $ORIGIN/stall.dat $ORIGIN/stream.dat $LVDIR/stall.dat $LVDIR/stream.dat
+	sync
+}
+
+# --- 2. whole commands, idle ------------------------------------------------
+
+whole() {
+	local r m
+	for r in $(seq $ROUNDS); do
+		for m in dmsnap dmsetup lvm; do
+			WHAT="whole round $r: $m snap"
+			"snap_$m" || continue
+			sample "whole.$m.snap_ms" "$(val total_ms "$TM")"
+			sample "whole.$m.snap_maxrss_kb" "$(val maxrss_kb "$TM")"
+			WHAT="whole round $r: $m drop"
+			"drop_$m" || continue
+			sample "whole.$m.drop_ms" "$(val total_ms "$TM")"
+			sample "whole.$m.drop_maxrss_kb" "$(val maxrss_kb "$TM")"
+		done
+	done
+}
+
+# --- 3. churn: create+remove cycles of a linear device ----------------------
+
+churn() {
+	local r
+	for r in $(seq $ROUNDS); do
+		WHAT="churn round $r: dmsnap"
+		timed sh -c "i=0; while [ \$i -lt $CHURN ]; do
+			dmsnap create --table '0 8 linear /dev/vdd 0' churn && dmsnap remove churn || exit 1
+			i=\$((i + 1)); done" &&
+			sample churn.dmsnap.cycle_ms "$(awk -v t="$(val total_ms "$TM")" "BEGIN { printf \"%.3f\", t / $CHURN }")"
+		WHAT="churn round $r: dmsetup"
+		timed sh -c "i=0; while [ \$i -lt $CHURN ]; do
+			dmsetup --noudevsync create churn --table '0 8 linear /dev/vdd 0' &&
+			dmsetup --noudevsync remove churn || exit 1
+			i=\$((i + 1)); done" &&
+			sample churn.dmsetup.cycle_ms "$(awk -v t="$(val total_ms "$TM")" "BEGIN { printf \"%.3f\", t / $CHURN }")"
+	done
+}
+
+# --- 4. origin write throughput by snapshots and chunk size -----------------
+
+# snaps N CHUNK: N dmsnap snapshots of md2 with CHUNK-sector chunks.
+snaps() {
+	[ "$1" -ge 1 ] || return 0
+	dmsnap snap -q -c "$2" md2 /dev/vdc >/dev/null || return 1
+	[ "$1" -ge 2 ] || return 0
+	dmsnap snap -q -c "$2" -s md2_snap2 md2 /dev/vdd >/dev/null
+}
+
+throughput() {
+	local r cfg n c used
+	WHAT="throughput set-up"
+	timed dd if=/dev/zero of=$ORIGIN/tp bs=1M count=64 conv=fsync || return 1
+	dd if=/dev/zero of=/dev/vdd bs=64k count=1 conv=fsync 2>/dev/null # the dmsetup rounds' header
+	for r in $(seq $ROUNDS); do
+		for cfg in 0:32 1:8 1:32 1:128 2:8 2:32 2:128; do
+			n=${cfg%:*} c=${cfg#*:}
+			WHAT="throughput round $r: $n snapshot(s), chunk $c"
+			snaps "$n" "$c" || { fail "$WHAT" "dmsnap snap failed"; dmsnap drop md2 >/dev/null 2>&1; continue; }
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			if timed dd if=/dev/zero of=$ORIGIN/tp bs=1M count=64 conv=fsync,notrunc; then
+				if [ "$n" = 0 ]; then
+					sample "tput.snaps0.mib_s" "$(awk -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.2f", 64000 / t }')"
+				else
+					sample "tput.snaps$n.chunk$c.mib_s" "$(awk -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.2f", 64000 / t }')"
+					used=$(dmsnap show -p md2 | head -n 1 | sed -n 's/.*used_sectors=\([0-9]*\).*/\1/p')
+					sample "tput.snaps$n.chunk$c.cow_used_mib" "$(awk -v s="$used" 'BEGIN { printf "%.1f", s / 2048 }')"
+				fi
+			fi
+			[ "$n" = 0 ] || dmsnap drop md2 >/dev/null || fail "$WHAT" "drop failed"
+		done
+	done
+	rm -f $ORIGIN/tp
+}
+
+say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS churn=$CHURN"
+setup || return 0
+t0=$(cut -d' ' -f1 /proc/uptime)
+for part in freeze_cost whole churn throughput; do
+	s=$(cut -d' ' -f1 /proc/uptime)
+	$part
+	say "note part $part took $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s"
+done
+say "end after $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s"
