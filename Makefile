@@ -31,8 +31,20 @@ check: dmsnap dmsnap-faults
 demo: dmsnap
 	tests/guest/run tests/guest/demo.sh
 
-bench: dmsnap
-	tests/guest/run -k tests/guest/bench.sh
+# The benchmark's guest helpers (tests/bench/README.md), static like dmsnap.
+BENCH = tests/bench/stall tests/bench/dmfloor tests/bench/tm tests/bench/randw
+
+bench: dmsnap $(BENCH)
+	tests/bench/run
+
+tests/bench/stall: tests/bench/stall.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/bench/stall.c
+tests/bench/dmfloor: tests/bench/dmfloor.c dm_ioctl.h
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/bench/dmfloor.c
+tests/bench/tm: tests/bench/tm.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/bench/tm.c
+tests/bench/randw: tests/bench/randw.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/bench/randw.c
 
 fuzz:
 	tests/fuzz/run

@@ -570,7 +570,8 @@ int dm_create(int fd, const char *name, const char *uuid, struct dm_info *info)
 
 int dm_remove(int fd, const char *name, int deferred)
 {
-	return call_simple(fd, DM_DEV_REMOVE_CMD, name, deferred ? DM_DEFERRED_REMOVE_FLAG : 0, 0, NULL);
+	return call_simple(fd, DM_DEV_REMOVE_CMD, name, deferred ? DM_DEFERRED_REMOVE_FLAG : 0, DM_UDEV_COOKIE,
+			   NULL);
 }
 
 int dm_suspend(int fd, const char *name, uint32_t flags)
@@ -580,7 +581,7 @@ int dm_suspend(int fd, const char *name, uint32_t flags)
 
 int dm_resume(int fd, const char *name, struct dm_info *info)
 {
-	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, 0, 0, info);
+	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, 0, DM_UDEV_COOKIE, info);
 }
 
 int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int readonly)

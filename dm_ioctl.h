@@ -113,6 +113,18 @@ enum dm_cmd {
 
 #define DM_NAME_LIST_FLAG_HAS_UUID     1u
 
+/*
+ * The udev cookie sent with resume and remove (the kernel passes it to the
+ * uevent as DM_COOKIE).  Its high half says "libdevmapper-style event, no
+ * one waits on a semaphore", as dmsetup --noudevsync sends it; with a bare 0
+ * udev's dm rules treat a coldplug as a device not ready and drop its
+ * /dev/mapper link.
+ */
+#define DM_UDEV_DISABLE_LIBRARY_FALLBACK 0x0020u
+#define DM_UDEV_PRIMARY_SOURCE_FLAG      0x0040u
+#define DM_UDEV_FLAGS_SHIFT              16
+#define DM_UDEV_COOKIE ((DM_UDEV_PRIMARY_SOURCE_FLAG | DM_UDEV_DISABLE_LIBRARY_FALLBACK) << DM_UDEV_FLAGS_SHIFT)
+
 /* Sectors are 512 bytes whatever the device's block size. */
 #define DM_SECTOR_SHIFT 9
 

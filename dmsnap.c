@@ -39,7 +39,7 @@ static int cmd_create(int, char **), cmd_load(int, char **), cmd_suspend(int, ch
 /* The usage text: every form, beside the code it describes. */
 static const struct command commands[] = {
 	{ "wrap", cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
-	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] NAME COW" },
+	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW" },
 	{ "show", cmd_show, "show [-p] [NAME]" },
 	{ "drop", cmd_drop, "drop NAME [SNAPNAME]" },
 	{ "unwrap", cmd_unwrap, "unwrap NAME" },
@@ -455,8 +455,8 @@ static int has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
-	for (const char *p = list; (p = strstr(p, word)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+	for (const char *p = list + strspn(list, " "); *p; p += strcspn(p, " "), p += strspn(p, " "))
+		if (!strncmp(p, word, n) && (p[n] == ' ' || p[n] == '\0'))
 			return 1;
 	return 0;
 }

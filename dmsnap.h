@@ -121,7 +121,8 @@ struct snap_plan {
 	char snapname[DM_NAME_LEN];
 	struct blockdev cow;
 	uint64_t chunk;
-	int transient, force, reattach, swap_origin;
+	int transient, force, reattach, no_sync, swap_origin;
+	uint32_t origin_major, origin_minor;  /* NAME */
 	char snap_params[96], origin_params[32];
 	struct dm_target snap_t, origin_t;
 	uint32_t snap_major, snap_minor;  /* once taken */

@@ -196,14 +196,19 @@ static int start_merge(int fd, const struct merge_plan *m)
 			ensure_resumed(fd, snap);
 		return fail(0, "%s: merge not started; nothing changed", m->name);
 	}
-	/* The handed-over snapshot now only returns errors. */
-	if (snap && (r = dm_remove(fd, snap, 0)) < 0) {
-		/* Suspended, it would hang whoever reads it: resume it until recover removes it. */
+	if (!snap)
+		return EXIT_OK;
+	/* The handed-over snapshot now only returns errors: it goes. */
+	if ((r = dm_remove(fd, snap, 0)) < 0) {
 		dm_warn(r, DM_DEV_REMOVE_CMD, snap);
+		r = dm_remove(fd, snap, 0);  /* once more: the error may have passed */
+	}
+	if (r == 0) {
+		remove_node(snap);
+	} else {
+		/* Suspended, it would hang whoever reads it: resume it until recover removes it. */
 		ensure_resumed(fd, snap);
 		warn(0, "%s: merge started; 'dmsnap recover %s' removes the old snapshot device", m->name, m->name);
-	} else if (snap) {
-		remove_node(snap);
 	}
 	return EXIT_OK;
 }

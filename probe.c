@@ -200,13 +200,17 @@ int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
 	return found;
 }
 
-/* buf must hold PATH_MAX bytes (realpath's contract). */
-static int sysfs_dir(uint32_t major, uint32_t minor, char *buf)
+/* Where /sys/dev/block/MAJ:MIN points, relative to that directory. */
+static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
 	char link[64];
+	ssize_t n;
 
 	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
-	return realpath(link, buf) ? 0 : -errno;
+	if ((n = readlink(link, buf, size - 1)) < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
 }
 
 /*
@@ -215,7 +219,7 @@ static int sysfs_dir(uint32_t major, uint32_t minor, char *buf)
  */
 int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor)
 {
-	char dev[PATH_MAX], base[PATH_MAX], slaves[PATH_MAX + 16], line[32];
+	char dev[PATH_MAX], base[PATH_MAX], slaves[64], line[32];
 	size_t len;
 	DIR *dir;
 	struct dirent *de;
@@ -223,16 +227,16 @@ int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t bas
 
 	if (major == base_major && minor == base_minor)
 		return 1;
-	if (sysfs_dir(major, minor, dev) < 0 || sysfs_dir(base_major, base_minor, base) < 0)
+	if (sysfs_link(major, minor, dev, sizeof dev) < 0 || sysfs_link(base_major, base_minor, base, sizeof base) < 0)
 		return 0;
 	len = strlen(base);
 	if (!strncmp(dev, base, len) && dev[len] == '/')
 		return 1;  /* a partition lives below its disk */
-	snprintf(slaves, sizeof slaves, "%s/slaves", dev);
+	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
 	if (!(dir = opendir(slaves)))
 		return 0;
 	while (!found && (de = readdir(dir))) {
-		char path[PATH_MAX + 300];
+		char path[sizeof slaves + 300];
 		uint32_t ma, mi;
 		if (de->d_name[0] == '.')
 			continue;

@@ -16,9 +16,10 @@
  * while an iteration is blocked is acted on when the iteration ends, so the
  * stall in progress always counts in the window it ends.  Output line:
  *
- *   stall max_ms=M p50_ms=P p99_ms=Q n=N secs=S hist=<1:a,<2:b,<4:c,...
+ *   stall max_ms=M max_at=A p50_ms=P p99_ms=Q n=N secs=S hist=<1:a,<2:b,<4:c,...
  *
- * hist counts samples per power-of-two millisecond bucket (<1 ms, <2 ms, ...).
+ * max_at is when the longest sample began, in CLOCK_MONOTONIC seconds (the
+ * clock of the kernel's trace with trace_clock mono).  hist counts samples per power-of-two millisecond bucket (<1 ms, <2 ms, ...).
  * "stall ready" is printed once FILE is allocated and the signals are set.
  */
 #define _GNU_SOURCE
@@ -58,7 +59,7 @@ static double now_ms(void)
 
 static float *samples; /* this window's latencies, ms */
 static long nsamples;
-static double window_start;
+static double window_start, max_ms, max_at; /* the longest, and when it began */
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -70,20 +71,17 @@ static int cmp_float(const void *a, const void *b)
 static void print_window(void)
 {
 	long hist[NBUCKETS] = { 0 }, i;
-	double max = 0;
 	int b, last = 0;
 
 	for (i = 0; i < nsamples; i++) {
 		double v = samples[i];
 
-		if (v > max)
-			max = v;
 		for (b = 0; b < NBUCKETS - 1 && v >= (double)(1L << b); b++)
 			;
 		hist[b]++;
 	}
 	qsort(samples, nsamples, sizeof *samples, cmp_float);
-	printf("stall max_ms=%.3f p50_ms=%.3f p99_ms=%.3f n=%ld secs=%.2f hist=", max,
+	printf("stall max_ms=%.3f max_at=%.6f p50_ms=%.3f p99_ms=%.3f n=%ld secs=%.2f hist=", max_ms, max_at / 1e3,
 	       nsamples ? samples[nsamples / 2] : 0.0, nsamples ? samples[nsamples * 99 / 100] : 0.0,
 	       nsamples, (now_ms() - window_start) / 1e3);
 	for (b = 0; b < NBUCKETS; b++)
@@ -174,6 +172,10 @@ int main(int argc, char **argv)
 		t1 = now_ms();
 		if (nsamples < MAXSAMPLES)
 			samples[nsamples++] = t1 - t0;
+		if (t1 - t0 > max_ms) {
+			max_ms = t1 - t0;
+			max_at = t0;
+		}
 		if (want_print || want_exit) {
 			want_print = 0;
 			print_window();
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
 		if (want_reset) {
 			want_reset = 0;
 			nsamples = 0;
+			max_ms = max_at = 0;
 			window_start = now_ms();
 		}
 	}

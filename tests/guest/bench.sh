@@ -1,9 +1,10 @@
 # bench: the guest half of `make bench` (tests/bench/README.md). Not a test:
-# the runner's default selection skips bench*.sh. Timings leave as raw samples,
+# "# manual" keeps it out of the default run (make check). Timings leave as raw samples,
 # one "BENCH: sample KEY VALUE" line each, for tests/bench/report to turn into
 # medians and ratios on the host; only the set-up steps are checked (ok/fail).
 # Methods alternate within every round, so a slow spell of the host (TCG) hits
 # all of them alike.
+# manual
 # own-boot
 # timeout: 1500
 
@@ -178,14 +179,18 @@ setup() {
 # --- 1. freeze cost under a writer ------------------------------------------
 
 freeze_cost() {
-	local mode r m
+	local mode r m i
 	writer_start Osync $ORIGIN/stall.dat
 	writer_start Lsync $LVDIR/stall.dat
 	writer_start Obuf $ORIGIN/stream.dat -b
 	writer_start Lbuf $LVDIR/stream.dat -b
 	for r in $(seq $ROUNDS); do
+		# Round r starts at the r-th method: each takes every place in the order once.
+		set -- none floor dmsnap dmsetup lvm
+		i=1
+		while [ $i -lt "$r" ]; do m=$1; shift; set -- "$@" "$m"; i=$((i + 1)); done
 		for mode in sync buf; do
-			for m in none floor dmsnap dmsetup lvm; do
+			for m in "$@"; do
 				freeze $mode "$r" $m
 			done
 		done
@@ -234,7 +239,7 @@ churn() {
 	done
 }
 
-# --- 4. origin write throughput by snapshots and chunk size -----------------
+# --- 4. origin writes by snapshots and chunk size ---------------------------
 
 # snaps N CHUNK: N dmsnap snapshots of md2 with CHUNK-sector chunks.
 snaps() {
@@ -244,28 +249,45 @@ snaps() {
 	dmsnap snap -q -c "$2" -s md2_snap2 md2 /dev/vdd >/dev/null
 }
 
+# cow_used_mib: what the first snapshot of md2 holds, metadata included.
+cow_used_mib() {
+	dmsnap show -p md2 | head -n 1 |
+		awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^used_sectors=/) printf "%.1f", substr($i, 14) / 2048 }'
+}
+
+# writes KIND N CHUNK: one sequential (seq: 64 MiB dd, conv=fsync) or scattered
+# (rand: 2000 x 4 KiB, then fsync) overwrite of the 64 MiB file under N fresh
+# snapshots with CHUNK-sector chunks.
+writes() {
+	local kind=$1 n=$2 c=$3 key line
+	key=$kind.snaps$n
+	[ "$n" = 0 ] || key=$key.chunk$c
+	WHAT="writes $kind, round $r: $n snapshot(s), chunk $c"
+	snaps "$n" "$c" || { fail "$WHAT" "dmsnap snap failed"; dmsnap drop md2 >/dev/null 2>&1; return 1; }
+	sync
+	echo 3 >/proc/sys/vm/drop_caches # the copies read the origin from the disk
+	if [ "$kind" = seq ] && timed dd if=/dev/zero of=$ORIGIN/tp bs=1M count=64 conv=fsync,notrunc; then
+		sample "$key.mib_s" "$(awk -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.2f", 64000 / t }')"
+	elif [ "$kind" = rand ] && line=$(randw $ORIGIN/tp 64 2000); then
+		sample "$key.writes_s" "$(val writes_s "$line")"
+	else
+		fail "$WHAT" "the writes failed"
+	fi
+	[ "$n" = 0 ] || sample "$key.cow_used_mib" "$(cow_used_mib)"
+	[ "$n" = 0 ] || dmsnap drop md2 >/dev/null || fail "$WHAT" "drop failed"
+}
+
 throughput() {
-	local r cfg n c used
-	WHAT="throughput set-up"
+	local r cfg
+	WHAT="writes set-up"
 	timed dd if=/dev/zero of=$ORIGIN/tp bs=1M count=64 conv=fsync || return 1
 	dd if=/dev/zero of=/dev/vdd bs=64k count=1 conv=fsync 2>/dev/null # the dmsetup rounds' header
 	for r in $(seq $ROUNDS); do
-		for cfg in 0:32 1:8 1:32 1:128 2:8 2:32 2:128; do
-			n=${cfg%:*} c=${cfg#*:}
-			WHAT="throughput round $r: $n snapshot(s), chunk $c"
-			snaps "$n" "$c" || { fail "$WHAT" "dmsnap snap failed"; dmsnap drop md2 >/dev/null 2>&1; continue; }
-			sync
-			echo 3 >/proc/sys/vm/drop_caches
-			if timed dd if=/dev/zero of=$ORIGIN/tp bs=1M count=64 conv=fsync,notrunc; then
-				if [ "$n" = 0 ]; then
-					sample "tput.snaps0.mib_s" "$(awk -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.2f", 64000 / t }')"
-				else
-					sample "tput.snaps$n.chunk$c.mib_s" "$(awk -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.2f", 64000 / t }')"
-					used=$(dmsnap show -p md2 | head -n 1 | sed -n 's/.*used_sectors=\([0-9]*\).*/\1/p')
-					sample "tput.snaps$n.chunk$c.cow_used_mib" "$(awk -v s="$used" 'BEGIN { printf "%.1f", s / 2048 }')"
-				fi
-			fi
-			[ "$n" = 0 ] || dmsnap drop md2 >/dev/null || fail "$WHAT" "drop failed"
+		for cfg in 0:0 1:8 1:32 1:128 2:8 2:32 2:128; do
+			writes seq "${cfg%:*}" "${cfg#*:}"
+		done
+		for cfg in 0:0 1:8 1:32 1:128; do
+			writes rand "${cfg%:*}" "${cfg#*:}"
 		done
 	done
 	rm -f $ORIGIN/tp

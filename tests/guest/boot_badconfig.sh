@@ -1,8 +1,8 @@
 # boot_badconfig: a wrong configuration never stops the boot: root=/dev/md2 is
 # mounted from md2 itself, nothing holds md2, and the console says why.  Boot 2:
 # typos and missing devices on the kernel command line and in /etc/dmsnap.conf,
-# plus an invalidated COW.  Boot 3: a wrap killed halfway (dmsnap-faults), whose
-# leftover would hold md2 if the hook did not remove it.  Console lines are
+# plus an invalidated COW.  Boot 3: root=/dev/mapper/md2 and a wrap killed halfway
+# (dmsnap-faults), whose leftover would hold md2 if the hook did not remove it.  Console lines are
 # checked on the host (boot_badconfig.host), their kernel-log copies here.
 # boots: 3
 # timeout: 240

@@ -2,15 +2,15 @@
 # root on md2 as boot_root does; boot 2 boots an image made by Debian's
 # mkinitramfs (boot_debian.host) with initramfs-hook as hooks/dmsnap and
 # scripts/local-top/dmsnap and "wrap md2 /dev/md2" in /etc/dmsnap.conf: udev and
-# mdadm assemble md2, the hook wraps it, initramfs-tools mounts root=/dev/md2
-# through /dev/mapper/md2 and runs the root's /sbin/init, which runs boot2 here.
+# mdadm assemble md2, the hook wraps it, initramfs-tools mounts root=UUID=(md2's
+# XFS) through /dev/mapper/md2 and runs the root's /sbin/init, which runs boot2 here.
 # boots: 2
 # timeout: 200
 
 . /tests/boot_root.sh
 
 boot1() {
-	make_root
+	make_root # its "md2 xfs uuid" line gives boot 2 root=UUID=, as Debian's installer does
 }
 
 boot2() {

@@ -71,6 +71,7 @@ make_root() {
 	chmod 755 /mnt/r/sbin/init
 	ok "root filesystem on md2" test -x /mnt/r/usr/sbin/dmsnap -a -x /mnt/r/bin/busybox -a -r /mnt/r/tests/lib.sh
 	umount /mnt/r
+	echo "make_root: md2 xfs uuid $(blkid -s UUID -o value /dev/md2)"
 	mdadm --stop /dev/md2 >/dev/null 2>&1
 }
 
@@ -167,6 +168,8 @@ boot2() {
 	umount /mnt/s
 	bounded "drop (suspends the running root again) does not hang" 60 dmsnap drop md2 || return
 	assert_eq "md2 linear again after drop" "$(dmsnap table md2 | cut -d' ' -f3)" linear
+	# What the hook looks for before it reattaches: gone with the drop.
+	assert_eq "drop cleared the COW's header" "$(dd if=/dev/vdc bs=4 count=1 2>/dev/null | tr -d '\000')" ""
 
 	# For boot 3: a persistent snapshot on vdd, then more writes, then power off.
 	echo persistent-snapshot >/data/marker

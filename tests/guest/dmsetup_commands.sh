@@ -117,6 +117,9 @@ bad_input() {
 	ok "name of 127 bytes in ls" sh -c "dmsnap ls | grep -q '^$n127	'"
 	ok "remove 127" dmsnap remove "$n127"
 	refused "name of 128 bytes" 'not a device name' dmsnap create "$n128" --table "0 8 zero"
+	refused "name of 4096 bytes" 'not a device name' dmsnap create "$(printf 'n%.0s' $(seq 4096))" --table "0 8 zero"
+	refused "name not UTF-8" 'not a device name' dmsnap create "$(printf 'a\377b')" --table "0 8 zero"
+	refused "uuid of 129 bytes" 'uuid is at most 128' dmsnap create -u "$n128"x x --table "0 8 zero"
 	refused "name with slash" 'not a device name' dmsnap create "a/b" --table "0 8 zero"
 	refused "name with newline" 'not a device name' dmsnap create "$(printf 'a\nb')" --table "0 8 zero"
 	refused "empty name" 'not a device name' dmsnap create "" --table "0 8 zero"
@@ -125,6 +128,15 @@ bad_input() {
 	refused "table and FILE" 'give one' dmsnap create x --table "0 8 zero" /tmp/multi.table
 	expect_exit 2 "usage error exits 2" dmsnap create
 	expect_exit 1 "kernel error exits 1" dmsnap remove nosuch
+}
+
+# 10 000 targets: the buffer grows as it must, the kernel takes them, every one reads back.
+many_targets() {
+	seq 0 9999 | sed 's/.*/& 1 zero/' >/tmp/many.table
+	ok "create 10000 targets" dmsnap create many /tmp/many.table || return
+	assert_eq "10000 targets read back" "$(dmsnap table many | wc -l)" 10000
+	parity "table of 10000 targets" table many
+	ok "remove many" dmsnap remove many
 }
 
 help_and_version() {
@@ -146,5 +158,6 @@ compare_outputs
 state_changes
 mknodes_cmd
 bad_input
+many_targets
 help_and_version
 cleanup
