@@ -1,7 +1,7 @@
 /*
  * stall - a writer that measures its own write stalls, for tests/guest/bench.sh.
  *
- *   stall [-b] [-s MIB] FILE
+ *   stall [-b] [-s MIB] [-d DUMP] FILE
  *
  * Default: loop { pwrite 4 KiB; fdatasync } over the first MIB (default 4) MiB
  * of FILE, like a database committing.  -b: buffered streaming, 1 MiB writes
@@ -19,8 +19,12 @@
  *   stall max_ms=M max_at=A p50_ms=P p99_ms=Q n=N secs=S hist=<1:a,<2:b,<4:c,...
  *
  * max_at is when the longest sample began, in CLOCK_MONOTONIC seconds (the
- * clock of the kernel's trace with trace_clock mono).  hist counts samples per power-of-two millisecond bucket (<1 ms, <2 ms, ...).
- * "stall ready" is printed once FILE is allocated and the signals are set.
+ * clock of the kernel's trace with trace_clock mono).  hist counts samples per
+ * power-of-two millisecond bucket (<1 ms, <2 ms, ...).  With -d, the window's
+ * samples go to DUMP first (rewritten at each print), one "START_S DURATION_MS"
+ * line each, START in CLOCK_MONOTONIC seconds: the bench picks from it the
+ * stalls that overlap a given span.  "stall ready" is printed once FILE is
+ * allocated and the signals are set.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,7 +39,7 @@
 #define SMALL 4096
 #define BIG (1024 * 1024)
 #define NBUCKETS 16
-#define MAXSAMPLES (1 << 20)
+#define MAXSAMPLES (1 << 18)
 
 static volatile sig_atomic_t want_reset, want_print, want_exit;
 
@@ -58,7 +62,9 @@ static double now_ms(void)
 }
 
 static float *samples; /* this window's latencies, ms */
+static double *starts; /* and when each began, ms */
 static long nsamples;
+static const char *dump;
 static double window_start, max_ms, max_at; /* the longest, and when it began */
 
 static int cmp_float(const void *a, const void *b)
@@ -68,10 +74,27 @@ static int cmp_float(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static void dump_window(void)
+{
+	FILE *f = fopen(dump, "w");
+	long i;
+
+	if (!f) {
+		fprintf(stderr, "stall: %s: %s\n", dump, strerror(errno));
+		return;
+	}
+	for (i = 0; i < nsamples; i++)
+		fprintf(f, "%.6f %.3f\n", starts[i] / 1e3, samples[i]);
+	fclose(f);
+}
+
 static void print_window(void)
 {
 	long hist[NBUCKETS] = { 0 }, i;
 	int b, last = 0;
+
+	if (dump)
+		dump_window();
 
 	for (i = 0; i < nsamples; i++) {
 		double v = samples[i];
@@ -95,7 +118,7 @@ static void print_window(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stall [-b] [-s MIB] FILE\n");
+	fprintf(stderr, "usage: stall [-b] [-s MIB] [-d DUMP] FILE\n");
 	exit(2);
 }
 
@@ -106,13 +129,16 @@ int main(int argc, char **argv)
 	long mib = 0, bs, nblocks, blk = 0;
 	char *buf;
 
-	while ((c = getopt(argc, argv, "bs:")) != -1) {
+	while ((c = getopt(argc, argv, "bs:d:")) != -1) {
 		switch (c) {
 		case 'b':
 			buffered = 1;
 			break;
 		case 's':
 			mib = atol(optarg);
+			break;
+		case 'd':
+			dump = optarg;
 			break;
 		default:
 			usage();
@@ -124,7 +150,8 @@ int main(int argc, char **argv)
 		mib = buffered ? 32 : 4;
 	bs = buffered ? BIG : SMALL;
 	nblocks = mib * 1024 * 1024 / bs;
-	if (!(buf = malloc(BIG)) || !(samples = malloc(MAXSAMPLES * sizeof *samples))) {
+	if (!(buf = malloc(BIG)) || !(samples = malloc(MAXSAMPLES * sizeof *samples)) ||
+	    !(starts = malloc(MAXSAMPLES * sizeof *starts))) {
 		perror("stall: malloc");
 		return 1;
 	}
@@ -170,8 +197,10 @@ int main(int argc, char **argv)
 		}
 		blk = (blk + 1) % nblocks;
 		t1 = now_ms();
-		if (nsamples < MAXSAMPLES)
+		if (nsamples < MAXSAMPLES) {
+			starts[nsamples] = t0;
 			samples[nsamples++] = t1 - t0;
+		}
 		if (t1 - t0 > max_ms) {
 			max_ms = t1 - t0;
 			max_at = t0;

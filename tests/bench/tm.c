@@ -7,9 +7,11 @@
  * Runs each command in turn (fork, exec, wait4: no shell in between), stopping
  * at the first that fails, and appends one line to FILE (default stderr):
  *
- *   tm rc=R total_ms=T maxrss_kb=K s1=START-END s2=START-END ...
+ *   tm rc=R start=S total_ms=T maxrss_kb=K s1=START-END s2=START-END ...
  *
- * START and END of step N are milliseconds from the first fork; maxrss_kb is
+ * S is the first fork's time in CLOCK_MONOTONIC seconds (the clock of the
+ * kernel's trace with trace_clock mono); START and END of step N are
+ * milliseconds from it; maxrss_kb is
  * the largest ru_maxrss of the steps (wait4).  The commands' own output goes
  * where tm's goes.
  */
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tm: %s: %s\n", out, strerror(errno));
 		return 1;
 	}
-	fprintf(f, "tm rc=%d total_ms=%.3f maxrss_kb=%ld", rc, end[nsteps - 1], maxrss);
+	fprintf(f, "tm rc=%d start=%.6f total_ms=%.3f maxrss_kb=%ld", rc, t0 / 1e3, end[nsteps - 1], maxrss);
 	for (i = 0; i < nsteps; i++)
 		fprintf(f, " s%d=%.3f-%.3f", i + 1, start[i], end[i]);
 	fputc('\n', f);

@@ -8,7 +8,8 @@
 # own-boot
 # timeout: 1500
 
-ROUNDS=5
+ROUNDS=5         # of every figure
+EXTRA=6          # more freeze rounds of the cheap methods: floor, dmsnap, writer alone
 CHURN=200        # create+remove cycles per churn round (x ROUNDS = 1000)
 ORIGIN=/mnt/o    # XFS on /dev/mapper/md2: dmsnap's wrapper of plain /dev/vda
 LVDIR=/mnt/l     # XFS on bvg/lv: an LV of the same size on /dev/vdb
@@ -48,9 +49,10 @@ trace_clear() { [ -z "$TRACE" ] || echo >$TR/trace; }
 
 # suspended_ms MD: milliseconds device MD (a mapped_device address) spent between
 # dm_suspend's entry and the return of the dm_resume that follows, summed over the
-# windows in the trace since trace_clear; then the number of windows.
+# windows in the trace since trace_clear; then the number of windows, the start of
+# the first and the end of the last (CLOCK_MONOTONIC seconds).
 suspended_ms() {
-	[ -n "$TRACE" ] || { echo "- 0"; return; }
+	[ -n "$TRACE" ] || { echo "- 0 0 0"; return; }
 	grep -v '^#' $TR/trace | awk -v md="$1" '
 	{
 		ts = ""; ev = ""; m = ""
@@ -59,10 +61,10 @@ suspended_ms() {
 		pid = $1; sub(/.*-/, "", pid)
 		if (match($0, /md=0x[0-9a-f]+/)) m = substr($0, RSTART + 3, RLENGTH - 3)
 	}
-	ev == "s:" && m == md && start == "" { start = ts }
+	ev == "s:" && m == md && start == "" { start = ts; if (first == "") first = ts }
 	ev == "r:" && m == md && start != "" { closer = pid }
-	ev == "rr:" && closer != "" && pid == closer { sum += ts - start; n++; start = ""; closer = "" }
-	END { printf "%.3f %d\n", sum * 1000, n }'
+	ev == "rr:" && closer != "" && pid == closer { sum += ts - start; n++; start = ""; closer = ""; last = ts }
+	END { printf "%.3f %d %s %s\n", sum * 1000, n, first + 0, last + 0 }'
 }
 
 # md_of NAME: the mapped_device address of NAME, from a bare suspend+resume.
@@ -74,11 +76,12 @@ md_of() {
 
 # --- the writers ------------------------------------------------------------
 
-# writer_start VAR FILE [-b]: a stall writer on FILE, paused; its pid in VAR.
+# writer_start VAR FILE [-b]: a stall writer on FILE, paused; its pid in VAR, its
+# lines in /tmp/VAR.out, the samples of its last window in /tmp/VAR.dump.
 writer_start() {
 	local var=$1 file=$2 out=/tmp/$1.out i=0
 	shift 2
-	stall "$@" "$file" >"$out" 2>&1 &
+	stall -d "/tmp/$var.dump" "$@" "$file" >"$out" 2>&1 &
 	eval "$var=$!"
 	while ! grep -q '^stall ready' "$out" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 	kill -STOP $!
@@ -114,30 +117,40 @@ snap_none() { sleep 1; TM=""; }
 
 # freeze MODE ROUND METHOD: one window of the MODE writer around METHOD's snapshot.
 freeze() {
-	local mode=$1 round=$2 m=$3 pid file out line md s key=freeze.$1.$3
+	local mode=$1 round=$2 m=$3 w pid out line md key=freeze.$1.$3
 	WHAT="freeze $mode round $round: $m"
-	if [ "$m" = lvm ]; then
-		eval "pid=\$L$mode"
-		out=/tmp/L$mode.out md=$MD_LV
-	else
-		eval "pid=\$O$mode"
-		out=/tmp/O$mode.out md=$MD_MD2
-	fi
+	if [ "$m" = lvm ]; then w=L$mode md=$MD_LV; else w=O$mode md=$MD_MD2; fi
+	eval "pid=\$$w"
+	out=/tmp/$w.out
 	kill -CONT "$pid"
-	sleep 1 # warm-up: the writer's steady state
+	sleep 0.7 # warm-up: the writer's steady state
 	kill -USR1 "$pid"
 	sleep 0.3
 	trace_clear
 	"snap_$m" || { kill -STOP "$pid"; return 1; }
-	sleep 0.5 # stalls caused by the snapshot but seen after it
+	sleep 0.4 # stalls caused by the snapshot but seen after it
 	line=$(window "$pid" "$out")
 	kill -STOP "$pid"
-	sample "$key.stall_ms" "$(val max_ms "$line")"
 	say "detail $key round $round $line"
-	[ "$m" != none ] || return 0
-	s=$(suspended_ms "$md")
-	sample "$key.suspended_ms" "${s% *}"
-	sample "$key.suspensions" "${s#* }"
+	sample "$key.window_ms" "$(val max_ms "$line")"
+	if [ "$m" = none ]; then
+		sample "$key.stall_ms" "$(val max_ms "$line")"
+		return 0
+	fi
+	set -- $(suspended_ms "$md")
+	say "detail $key round $round command from $(val start "$TM") suspended $*"
+	sample "$key.suspended_ms" "$1"
+	sample "$key.suspensions" "$2"
+	# The stall the snapshot causes: the longest write that overlaps the span from
+	# the command's start to the end of the origin's suspension. Slower writes after
+	# it (each first write to a chunk copies it to the COW) are the snapshot's
+	# running cost, the same whoever made it: window_ms has them.
+	if [ "$4" != 0 ]; then
+		sample "$key.stall_ms" "$(awk -v a="$(val start "$TM")" -v b="$4" \
+			'{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/$w.dump)"
+	else
+		sample "$key.stall_ms" "$(val max_ms "$line")"
+	fi
 	sample "$key.cmd_ms" "$(val total_ms "$TM")"
 	case $m in
 	dmsnap) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
@@ -184,9 +197,14 @@ freeze_cost() {
 	writer_start Lsync $LVDIR/stall.dat
 	writer_start Obuf $ORIGIN/stream.dat -b
 	writer_start Lbuf $LVDIR/stream.dat -b
-	for r in $(seq $ROUNDS); do
-		# Round r starts at the r-th method: each takes every place in the order once.
-		set -- none floor dmsnap dmsetup lvm
+	# The streaming writer rewrites 32 MiB, below the default dirty thresholds: with
+	# these it runs at the dirty limit, as a long stream does, and each freeze has a
+	# like amount to flush instead of whatever the 5 s flusher left.
+	echo $((4 << 20)) >/proc/sys/vm/dirty_background_bytes
+	echo $((16 << 20)) >/proc/sys/vm/dirty_bytes
+	for r in $(seq $((ROUNDS + EXTRA))); do
+		if [ "$r" -le $ROUNDS ]; then set -- none floor dmsnap dmsetup lvm; else set -- none floor dmsnap; fi
+		# Round r starts at the r-th method: each takes every place in the order.
 		i=1
 		while [ $i -lt "$r" ]; do m=$1; shift; set -- "$@" "$m"; i=$((i + 1)); done
 		for mode in sync buf; do
@@ -198,6 +216,8 @@ freeze_cost() {
 	kill -CONT $Osync $Lsync $Obuf $Lbuf
 	kill $Osync $Lsync $Obuf $Lbuf
 	wait $Osync $Lsync $Obuf $Lbuf 2>/dev/null
+	echo 10 >/proc/sys/vm/dirty_background_ratio # writing a ratio clears the bytes
+	echo 20 >/proc/sys/vm/dirty_ratio
 	rm -f $ORIGIN/stall.dat $ORIGIN/stream.dat $LVDIR/stall.dat $LVDIR/stream.dat
 	sync
 }
@@ -293,7 +313,7 @@ throughput() {
 	rm -f $ORIGIN/tp
 }
 
-say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS churn=$CHURN"
+say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA churn=$CHURN"
 setup || return 0
 t0=$(cut -d' ' -f1 /proc/uptime)
 for part in freeze_cost whole churn throughput; do

@@ -97,13 +97,7 @@ bounded() {
 	fi
 	wait $pid
 	rc=$?
-	if [ $rc -eq 0 ]; then
-		pass "$name"
-	else
-		fail "$name" "exit $rc: $*"
-		show_output
-	fi
-	return $rc
+	succeeded "$name" $rc "$@"
 }
 
 # dm_devno NAME: major:minor of the dm device NAME.

@@ -27,18 +27,25 @@ show_output() { tail -n 15 "$OUT" | sed 's/^/    | /'; }
 
 # --- checks ----------------------------------------------------------------
 
-# ok NAME CMD...: CMD must succeed.
-ok() {
-	local name=$1 rc=0
-	shift
-	"$@" >"$OUT" 2>&1 || rc=$?
-	if [ $rc -eq 0 ]; then
+# succeeded NAME RC CMD...: PASS if CMD (already run, output in $OUT) exited 0.
+succeeded() {
+	local name=$1 rc=$2
+	shift 2
+	if [ "$rc" -eq 0 ]; then
 		pass "$name"
 	else
 		fail "$name" "exit $rc: $*"
 		show_output
 	fi
-	return $rc
+	return "$rc"
+}
+
+# ok NAME CMD...: CMD must succeed.
+ok() {
+	local name=$1 rc=0
+	shift
+	"$@" >"$OUT" 2>&1 || rc=$?
+	succeeded "$name" $rc "$@"
 }
 
 # fails NAME CMD...: CMD must fail cleanly: a non-zero exit below 126, so a crash,

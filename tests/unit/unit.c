@@ -1141,13 +1141,15 @@ static void test_linear(void)
 	linear_case("", -EINVAL, 0, 0, 0);
 }
 
-static void first_devno_case(const char *s, int want, uint32_t major, uint32_t minor)
+/* parse(s) returns want and, on success, major:minor. */
+static void devno_case(const char *what, int (*parse)(const char *, uint32_t *, uint32_t *), const char *s,
+		       int want, uint32_t major, uint32_t minor)
 {
 	uint32_t ma = 0, mi = 0;
 	char title[200];
-	int r = dm_first_devno(s, &ma, &mi);
+	int r = parse(s, &ma, &mi);
 
-	snprintf(title, sizeof title, "first devno: \"%s\"", shown(s));
+	snprintf(title, sizeof title, "%s: \"%s\"", what, shown(s));
 	begin(title);
 	check_int("return", r, want);
 	if (r == 0 && want == 0) {
@@ -1159,47 +1161,34 @@ static void first_devno_case(const char *s, int want, uint32_t major, uint32_t m
 
 static void test_first_devno(void)
 {
-	first_devno_case("253:1", 0, 253, 1);
-	first_devno_case("253:1 253:4 P 32", 0, 253, 1);
-	first_devno_case("  253:1", 0, 253, 1);
-	first_devno_case("", -EINVAL, 0, 0);
-	first_devno_case("md2_dup", -EINVAL, 0, 0);
-	first_devno_case("253:1x 9:2", -EINVAL, 0, 0);
-	first_devno_case("000000000000000000000000253:1", -EINVAL, 0, 0);
+	const char *what = "first devno";
+	int (*parse)(const char *, uint32_t *, uint32_t *) = dm_first_devno;
+
+	devno_case(what, parse, "253:1", 0, 253, 1);
+	devno_case(what, parse, "253:1 253:4 P 32", 0, 253, 1);
+	devno_case(what, parse, "  253:1", 0, 253, 1);
+	devno_case(what, parse, "", -EINVAL, 0, 0);
+	devno_case(what, parse, "md2_dup", -EINVAL, 0, 0);
+	devno_case(what, parse, "253:1x 9:2", -EINVAL, 0, 0);
+	devno_case(what, parse, "000000000000000000000000253:1", -EINVAL, 0, 0);
 }
 
 /* ---- device numbers ---- */
 
-static void devno_case(const char *s, int want, uint32_t major, uint32_t minor)
-{
-	uint32_t ma = 0, mi = 0;
-	char title[200];
-	int r = dm_parse_devno(s, &ma, &mi);
-
-	snprintf(title, sizeof title, "devno: \"%s\"", shown(s));
-	begin(title);
-	check_int("return", r, want);
-	if (r == 0 && want == 0) {
-		check_int("major", ma, major);
-		check_int("minor", mi, minor);
-	}
-	end();
-}
-
 static void test_devno(void)
 {
-	devno_case("254:1", 0, 254, 1);
-	devno_case("259:0", 0, 259, 0);
-	devno_case("4095:1048575", 0, 4095, 1048575);
-	devno_case("4096:0", -ERANGE, 0, 0);
-	devno_case("0:1048576", -ERANGE, 0, 0);
-	devno_case("254:", -EINVAL, 0, 0);
-	devno_case(":1", -EINVAL, 0, 0);
-	devno_case("254:1x", -EINVAL, 0, 0);
-	devno_case("254:1 ", -EINVAL, 0, 0);
-	devno_case(" 254:1", -EINVAL, 0, 0);
-	devno_case("-1:0", -EINVAL, 0, 0);
-	devno_case("254", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, "254:1", 0, 254, 1);
+	devno_case("devno", dm_parse_devno, "259:0", 0, 259, 0);
+	devno_case("devno", dm_parse_devno, "4095:1048575", 0, 4095, 1048575);
+	devno_case("devno", dm_parse_devno, "4096:0", -ERANGE, 0, 0);
+	devno_case("devno", dm_parse_devno, "0:1048576", -ERANGE, 0, 0);
+	devno_case("devno", dm_parse_devno, "254:", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, ":1", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, "254:1x", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, "254:1 ", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, " 254:1", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, "-1:0", -EINVAL, 0, 0);
+	devno_case("devno", dm_parse_devno, "254", -EINVAL, 0, 0);
 }
 
 static void test_dev_encoding(void)
