@@ -883,7 +883,8 @@ static void print_view(const char *origin, const struct snap_view *v, int parsab
 		printf(" used %s of %s (%u.%u%%)", used, total, permille_used(&v->st) / 10,
 		       permille_used(&v->st) % 10);
 	}
-	printf(" chunk %llu\n", (unsigned long long)v->chunk);
+	human_size(v->chunk, used, sizeof used);
+	printf(" chunk %s\n", used);
 }
 
 static const char *mode_word(enum wrap_mode m)
