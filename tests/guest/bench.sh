@@ -10,6 +10,7 @@
 
 ROUNDS=5         # of every figure
 EXTRA=6          # more freeze rounds of the cheap methods: floor, dmsnap, writer alone
+EXTRA_BUF=14     # and more still of floor and dmsnap under the streaming writer, the noisiest
 CHURN=200        # create+remove cycles per churn round (x ROUNDS = 1000)
 ORIGIN=/mnt/o    # XFS on /dev/mapper/md2: dmsnap's wrapper of plain /dev/vda
 LVDIR=/mnt/l     # XFS on bvg/lv: an LV of the same size on /dev/vdb
@@ -139,21 +140,28 @@ freeze() {
 	fi
 	set -- $(suspended_ms "$md")
 	say "detail $key round $round command from $(val start "$TM") suspended $*"
-	sample "$key.suspended_ms" "$1"
-	sample "$key.suspensions" "$2"
+	if [ "$1" != - ]; then
+		sample "$key.suspended_ms" "$1"
+		sample "$key.suspensions" "$2"
+	fi
 	# The stall the snapshot causes: the longest write that overlaps the span from
 	# the command's start to the end of the origin's suspension. Slower writes after
 	# it (each first write to a chunk copies it to the COW) are the snapshot's
 	# running cost, the same whoever made it: window_ms has them.
 	if [ "$4" != 0 ]; then
-		sample "$key.stall_ms" "$(awk -v a="$(val start "$TM")" -v b="$4" \
-			'{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/$w.dump)"
+		line=$(awk -v a="$(val start "$TM")" -v b="$4" \
+			'{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) { m = $2; at = $1 } } END { printf "%.3f %.6f", m, at }' /tmp/$w.dump)
+		sample "$key.stall_ms" "${line% *}"
+		# > 0: the stall began before the suspension did (by this many ms)
+		say "detail $key round $round stall ${line% *} lead_ms $(awk -v s="$3" -v at="${line#* }" 'BEGIN { printf "%.1f", (s - at) * 1000 }')"
 	else
 		sample "$key.stall_ms" "$(val max_ms "$line")"
 	fi
 	sample "$key.cmd_ms" "$(val total_ms "$TM")"
 	case $m in
-	dmsnap) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
+	dmsnap)
+		sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)"
+		sample "$key.syncfs_ms" "$(sed -n 's/.*synced .* in \([0-9.]*\) ms before the freeze.*/\1/p' /tmp/timed.out)" ;;
 	floor) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
 	dmsetup) # as the user sees it: from typing suspend (step 2) to resume's return (step 5)
 		sample "$key.typed_ms" "$(awk -v a="$(val s2 "$TM")" -v b="$(val s5 "$TM")" \
@@ -192,7 +200,7 @@ setup() {
 # --- 1. freeze cost under a writer ------------------------------------------
 
 freeze_cost() {
-	local mode r m i
+	local mode modes r m i
 	writer_start Osync $ORIGIN/stall.dat
 	writer_start Lsync $LVDIR/stall.dat
 	writer_start Obuf $ORIGIN/stream.dat -b
@@ -202,12 +210,20 @@ freeze_cost() {
 	# like amount to flush instead of whatever the 5 s flusher left.
 	echo $((4 << 20)) >/proc/sys/vm/dirty_background_bytes
 	echo $((16 << 20)) >/proc/sys/vm/dirty_bytes
-	for r in $(seq $((ROUNDS + EXTRA))); do
-		if [ "$r" -le $ROUNDS ]; then set -- none floor dmsnap dmsetup lvm; else set -- none floor dmsnap; fi
+	for r in $(seq $((ROUNDS + EXTRA + EXTRA_BUF))); do
+		modes="sync buf"
+		if [ "$r" -le $ROUNDS ]; then
+			set -- none floor dmsnap dmsetup lvm
+		elif [ "$r" -le $((ROUNDS + EXTRA)) ]; then
+			set -- none floor dmsnap
+		else
+			set -- floor dmsnap
+			modes=buf
+		fi
 		# Round r starts at the r-th method: each takes every place in the order.
 		i=1
 		while [ $i -lt "$r" ]; do m=$1; shift; set -- "$@" "$m"; i=$((i + 1)); done
-		for mode in sync buf; do
+		for mode in $modes; do
 			for m in "$@"; do
 				freeze $mode "$r" $m
 			done
@@ -313,7 +329,7 @@ throughput() {
 	rm -f $ORIGIN/tp
 }
 
-say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA churn=$CHURN"
+say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA extra_buf=$EXTRA_BUF churn=$CHURN"
 setup || return 0
 t0=$(cut -d' ' -f1 /proc/uptime)
 for part in freeze_cost whole churn throughput; do
