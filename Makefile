@@ -56,6 +56,6 @@ install: dmsnap
 	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
 
 clean:
-	rm -f dmsnap dmsnap-faults $(OBJS)
+	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
 
 .PHONY: all check demo bench fuzz install clean
