@@ -66,6 +66,7 @@ static const struct command commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
 #define DISK_GID 6  /* Debian's "disk" group */
+#define REMOVE_RETRY_TRIES 50  /* remove --retry: 5 s */
 
 int quiet, verbose;
 
@@ -618,13 +619,16 @@ static int cmd_resume(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* udev or blkid may hold a device for a moment after its last user: retry, bounded. */
-static int remove_retrying(int fd, const char *name, int retry, int deferred)
+/*
+ * udev or blkid may hold a device for a moment after its last user: up to
+ * tries attempts, 100 ms apart, while the kernel says EBUSY.
+ */
+int remove_device(int fd, const char *name, int tries, int deferred)
 {
-	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	int r;
 
-	for (int i = 0; (r = dm_remove(fd, name, deferred)) == -EBUSY && retry && i < 25; i++)
+	while ((r = dm_remove(fd, name, deferred)) == -EBUSY && --tries > 0)
 		nanosleep(&pause, NULL);
 	return r;
 }
@@ -636,7 +640,7 @@ static int cmd_remove(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "retry deferred", 1, 1, &o)))
 		return r;
-	if ((r = remove_retrying(control(), o.name, o.retry, o.deferred)) < 0)
+	if ((r = remove_device(control(), o.name, o.retry ? REMOVE_RETRY_TRIES : 1, o.deferred)) < 0)
 		return dm_fail(r, DM_DEV_REMOVE_CMD, o.name);
 	remove_node(o.name);
 	return EXIT_OK;

@@ -44,6 +44,7 @@ int ensure_node_of(const char *name, const struct dm_info *info);  /* warns on f
 void remove_node(const char *name);
 int make_all_nodes(const char *only);
 
+int remove_device(int fd, const char *name, int tries, int deferred);
 int create_device(int fd, const char *name, const char *uuid, const struct dm_target *t, size_t n,
 		  int readonly, struct dm_info *info, enum dm_cmd *failed);
 

@@ -982,15 +982,8 @@ static int refuse_open(const struct dev *d, const char *why)
 	return fail(0, "%s is open (%d users): close it first; %s", d->name, d->info.open_count, why);
 }
 
-/* udev or blkid may hold a device for a moment after its last user: retry, bounded. */
-static int remove_retrying(int fd, const char *name)
-{
-	int r;
-
-	for (int i = 0; (r = dm_remove(fd, name, 0)) == -EBUSY && i < 10; i++)
-		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
-	return r;
-}
+/* Removals here may run while NAME is suspended: a short bound, 1 s. */
+#define REMOVE_TRIES 10
 
 /*
  * The COW of a snapshot that is gone (params: its snapshot or snapshot-merge
@@ -1053,7 +1046,7 @@ static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, wr->top->name);
 	}
 	for (size_t i = 0; i < n; i++)
-		failed += (err[i] = remove_retrying(fd, drop[i]->name)) < 0;
+		failed += (err[i] = remove_device(fd, drop[i]->name, REMOVE_TRIES, 0)) < 0;
 	/* A snapshot that would not go still needs snapshot-origin above it. */
 	if (failed)
 		dm_clear(fd, wr->top->name);
@@ -1070,7 +1063,7 @@ static int drop_last(int fd, const struct wrapper *wr, struct dev **drop, size_t
 			    failed, failed == 1 ? "" : "s", wr->top->name);
 	for (size_t i = 0; i < wr->nhelpers; i++)
 		if (wr->helpers[i]->info.open_count == 0)
-			removed(remove_retrying(fd, wr->helpers[i]->name), wr->helpers[i], 0, &failed);
+			removed(remove_device(fd, wr->helpers[i]->name, REMOVE_TRIES, 0), wr->helpers[i], 0, &failed);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -1107,7 +1100,7 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 		r = drop_last(fd, &wr, drop, n);
 	else if (r == EXIT_OK) {
 		for (size_t i = 0; i < n; i++)
-			removed(remove_retrying(fd, drop[i]->name), drop[i], 1, &failed);
+			removed(remove_device(fd, drop[i]->name, REMOVE_TRIES, 0), drop[i], 1, &failed);
 		r = failed ? EXIT_FAIL : EXIT_OK;
 	}
 	if (r == EXIT_OK && n == 0)
@@ -1150,9 +1143,9 @@ int cmd_unwrap(int argc, char **argv)
 	else if (!(r = refuse_open(wr.top, "nothing was unwrapped")))
 		r = refuse_open(wr.dup, "nothing was unwrapped");
 	if (r == EXIT_OK) {
-		removed(remove_retrying(fd, wr.top->name), wr.top, 0, &failed);
+		removed(remove_device(fd, wr.top->name, REMOVE_TRIES, 0), wr.top, 0, &failed);
 		if (!failed)
-			removed(remove_retrying(fd, wr.dup->name), wr.dup, 0, &failed);
+			removed(remove_device(fd, wr.dup->name, REMOVE_TRIES, 0), wr.dup, 0, &failed);
 		r = failed ? EXIT_FAIL : EXIT_OK;
 	}
 	world_free(&w);
