@@ -45,6 +45,8 @@ void remove_node(const char *name);
 int make_all_nodes(const char *only);
 
 int remove_device(int fd, const char *name, int tries, int deferred);
+/* The workflows' bound: some removals run while NAME is suspended, so 1 s. */
+#define REMOVE_TRIES 10
 int create_device(int fd, const char *name, const char *uuid, const struct dm_target *t, size_t n,
 		  int readonly, struct dm_info *info, enum dm_cmd *failed);
 

@@ -307,7 +307,7 @@ static int is_empty_leftover(const struct dev *d, const char *name)
 
 static int remove_or_warn(int fd, const char *name)
 {
-	int r = dm_remove(fd, name, 0);
+	int r = remove_device(fd, name, REMOVE_TRIES, 0);
 
 	if (r < 0)
 		dm_warn(r, DM_DEV_REMOVE_CMD, name);

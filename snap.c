@@ -982,9 +982,6 @@ static int refuse_open(const struct dev *d, const char *why)
 	return fail(0, "%s is open (%d users): close it first; %s", d->name, d->info.open_count, why);
 }
 
-/* Removals here may run while NAME is suspended: a short bound, 1 s. */
-#define REMOVE_TRIES 10
-
 /*
  * The COW of a snapshot that is gone (params: its snapshot or snapshot-merge
  * table): zero its header so that the next snap takes it without --force.
