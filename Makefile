@@ -1,12 +1,12 @@
 .POSIX:
 # dmsnap: one static binary.  musl-gcc when present, else cc -static.
 CC = `command -v musl-gcc || echo cc`
-CFLAGS = -Os -Wall -Wextra -std=c11 -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
-LDFLAGS = -static -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
+CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
 PREFIX = /usr/local
 DESTDIR =
-SRCS = dmsnap.c snap.c backup.c merge.c probe.c dm_ioctl.c
-OBJS = dmsnap.o snap.o backup.o merge.o probe.o dm_ioctl.o
+SRCS = dmsnap.c snap.c backup.c merge.c probe.c dm_ioctl.c util.c
+OBJS = dmsnap.o snap.o backup.o merge.o probe.o dm_ioctl.o util.o
 
 all: dmsnap
 
@@ -16,13 +16,13 @@ dmsnap: $(OBJS)
 	@echo "dmsnap: `wc -c < $@` bytes, static"
 
 # The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE (faults.c).
-dmsnap-faults: $(SRCS) faults.c dm_ioctl.h dmsnap.h
+dmsnap-faults: $(SRCS) faults.c dm_ioctl.h dmsnap.h util.h
 	$(CC) $(CFLAGS) -DDMSNAP_FAULTS $(LDFLAGS) -o $@ $(SRCS) faults.c
 
 .c.o:
 	$(CC) $(CFLAGS) -c $<
 
-$(OBJS): dm_ioctl.h
+$(OBJS): dm_ioctl.h util.h
 dmsnap.o snap.o backup.o merge.o probe.o: dmsnap.h
 
 check: dmsnap dmsnap-faults

@@ -11,9 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -125,12 +123,12 @@ struct run_state {
 static int make_mount_dir(struct run_state *rs)
 {
 	if (rs->p.mount_dir) {
-		snprintf(rs->dir, sizeof rs->dir, "%s", rs->p.mount_dir);
+		fmt(rs->dir, sizeof rs->dir, "%s", rs->p.mount_dir);
 		return EXIT_OK;
 	}
-	snprintf(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p.snapname);
+	fmt(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p.snapname);
 	if (!mkdtemp(rs->dir)) {
-		snprintf(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p.snapname);
+		fmt(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p.snapname);
 		if (!mkdtemp(rs->dir))
 			return fail(errno, "make a mount point under /run or /tmp:");
 	}
@@ -144,7 +142,7 @@ static int mount_snapshot(struct run_state *rs)
 	const char *type;
 	int fd;
 
-	snprintf(rs->dev, sizeof rs->dev, "%s/%s", DM_DIR, rs->p.snapname);
+	fmt(rs->dev, sizeof rs->dev, "%s/%s", DM_DIR, rs->p.snapname);
 	if ((fd = open(rs->dev, O_RDONLY | O_CLOEXEC)) < 0)
 		return fail(errno, "open %s:", rs->dev);
 	type = find_fstype(fd, rs->p.snap_t.length << DM_SECTOR_SHIFT);
@@ -161,21 +159,48 @@ static int mount_snapshot(struct run_state *rs)
 	return EXIT_OK;
 }
 
+extern char **environ;
+
+/* environ with vars (NAME=VALUE) in place of any it had; NULL without memory. */
+static char **with_env(char vars[][300], size_t nvars)
+{
+	size_t n = 0, k = 0, j;
+	char **env;
+
+	while (environ[n])
+		n++;
+	if (!(env = mem_alloc((n + nvars + 1) * sizeof *env)))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		for (j = 0; j < nvars && strncmp(environ[i], vars[j], strcspn(vars[j], "=") + 1); j++)
+			;
+		if (j == nvars)
+			env[k++] = environ[i];
+	}
+	for (j = 0; j < nvars; j++)
+		env[k++] = vars[j];
+	env[k] = NULL;
+	return env;
+}
+
 static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_t *mask)
 {
-	pid_t pid = fork();
+	char vars[3][300], **env;
+	pid_t pid;
 
-	if (pid != 0)
+	out_flush();
+	if ((pid = fork()) != 0)
 		return pid;
 	handle_stop_signals(SIG_DFL);
 	handle(SIGCHLD, SIG_DFL);
 	handle(SIGALRM, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	setenv("DMSNAP_MOUNT", rs->dir, 1);
-	setenv("DMSNAP_DEVICE", rs->dev, 1);
-	setenv("DMSNAP_ORIGIN", rs->p.name, 1);
-	execvp(cmd[0], cmd);
-	fprintf(stderr, "dmsnap: run %s: %s\n", cmd[0], strerror(errno));
+	fmt(vars[0], sizeof vars[0], "DMSNAP_MOUNT=%s", rs->dir);
+	fmt(vars[1], sizeof vars[1], "DMSNAP_DEVICE=%s", rs->dev);
+	fmt(vars[2], sizeof vars[2], "DMSNAP_ORIGIN=%s", rs->p.name);
+	if ((env = with_env(vars, 3)))
+		execvpe(cmd[0], cmd, env);
+	errf("dmsnap: run %s: %s\n", cmd[0], strerror(errno));
 	_exit(127);
 }
 
@@ -244,7 +269,7 @@ int cmd_run(int argc, char **argv)
 	while (dashes < argc && strcmp(argv[dashes], "--"))
 		dashes++;
 	if (dashes >= argc - 1) {
-		fprintf(stderr, "dmsnap: run: give the backup command after '--'\n");
+		errf("dmsnap: run: give the backup command after '--'\n");
 		return usage_of("run");
 	}
 	if ((r = parse_snap_args(dashes, argv, &rs.p)))
@@ -283,38 +308,40 @@ int cmd_run(int argc, char **argv)
 
 int cmd_watch(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "warn", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
-		{ "interval", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	static const struct opt list[] = {
+		{ "warn", 'w', OPT_ARG }, { "once", 'o', 0 }, { "interval", 'i', OPT_ARG },
+		{ "help", 'h', OPT_SHORT }, { 0 } };
 	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5;
 	int once = 0, c, fd, r;
+	struct opts o;
+	uint64_t v;
 	char *end;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
 		switch (c) {
 		case 'w':
-			warn_at = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || warn_at == 0 || warn_at > 100) {
-				fprintf(stderr, "dmsnap: watch: --warn takes a percentage from 1 to 100\n");
+			if (parse_u64(o.arg, &end, &v) || *end || v == 0 || v > 100) {
+				errf("dmsnap: watch: --warn takes a percentage from 1 to 100\n");
 				return EXIT_USAGE;
 			}
+			warn_at = (unsigned)v;
 			break;
 		case 'i':
-			interval = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || interval == 0 || interval > 3600) {
-				fprintf(stderr, "dmsnap: watch: --interval takes seconds from 1 to 3600\n");
+			if (parse_u64(o.arg, &end, &v) || *end || v == 0 || v > 3600) {
+				errf("dmsnap: watch: --interval takes seconds from 1 to 3600\n");
 				return EXIT_USAGE;
 			}
+			interval = (unsigned)v;
 			break;
 		case 'o': once = 1; break;
 		case 'h': usage_of("watch"); return EXIT_OK;
 		default: return usage_of("watch");
 		}
 	}
-	if (argc - optind != 1)
+	if (o.nargs != 1)
 		return usage_of("watch");
-	const char *name = argv[optind];
+	const char *name = o.args[0];
 	struct usage_watch u[MAX_SNAPS];
 	char last[MAX_SNAPS][DM_NAME_LEN] = { { 0 } };
 
@@ -337,25 +364,25 @@ int cmd_watch(int argc, char **argv)
 		for (size_t i = 0; i < wr.nsnaps; i++) {
 			const char *snap = wr.snaps[i]->name;
 			if (strcmp(last[i], snap)) {  /* a new snapshot in this slot: fresh thresholds */
-				snprintf(last[i], sizeof last[i], "%s", snap);
+				fmt(last[i], sizeof last[i], "%s", snap);
 				u[i] = (struct usage_watch){ warn_at, 0, 0 };
 			}
 			if (read_snap_status(fd, snap, &st) < 0)
 				continue;
 			unsigned pm = permille_used(&st);
 			if (st.state == DM_SNAP_ACTIVE)
-				printf("%s: %u.%u%% used (%llu of %llu sectors)\n", snap, pm / 10, pm % 10,
+				out("%s: %u.%u%% used (%llu of %llu sectors)\n", snap, pm / 10, pm % 10,
 				       (unsigned long long)st.used, (unsigned long long)st.total);
 			else
-				printf("%s: %s\n", snap, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
-			fflush(stdout);
+				out("%s: %s\n", snap, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
+			out_flush();
 			check_usage(snap, &st, &u[i]);
 			invalid |= u[i].invalid;
 		}
 		const char *wait_on = wr.nsnaps ? wr.snaps[k % wr.nsnaps]->name : name;
 		event_nr = wr.nsnaps ? wr.snaps[k % wr.nsnaps]->info.event_nr : wr.top->info.event_nr;
 		char wait_name[DM_NAME_LEN];
-		snprintf(wait_name, sizeof wait_name, "%s", wait_on);
+		fmt(wait_name, sizeof wait_name, "%s", wait_on);
 		world_free(&w);
 		if (invalid)
 			return EXIT_INVALID;

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "dm_ioctl.h"
+#include "util.h"
 
 _Static_assert(sizeof(struct dm_ioctl) == 312, "dm_ioctl ABI size");
 _Static_assert(sizeof(struct dm_target_spec) == 40, "dm_target_spec ABI size");
@@ -55,19 +55,6 @@ int dm_check_name(const char *name)
 int dm_check_uuid(const char *uuid)
 {
 	return check_label(uuid, DM_UUID_LEN);
-}
-
-/* Strict unsigned decimal: no sign, no blanks, no overflow. */
-static int parse_u64(const char *s, char **end, uint64_t *v)
-{
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	unsigned long long x = strtoull(s, end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	*v = x;
-	return 0;
 }
 
 static char *skip_blanks(char *s)
@@ -441,7 +428,7 @@ int dm_first_devno(const char *params, uint32_t *major, uint32_t *minor)
 
 void dm_reply_free(struct dm_reply *r)
 {
-	free(r->io);
+	mem_free(r->io);
 	memset(r, 0, sizeof *r);
 }
 
@@ -498,7 +485,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 {
 	memset(out, 0, sizeof *out);
 	for (size_t size = REPLY_FIRST_SIZE; size <= REPLY_MAX_SIZE; size *= 2) {
-		struct dm_ioctl *io = malloc(size);
+		struct dm_ioctl *io = mem_alloc(size);
 		int r;
 
 		if (!io)
@@ -508,7 +495,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 			r = call(fd, cmd, io);
 		}
 		if (r) {
-			free(io);
+			mem_free(io);
 			return r;
 		}
 		if (!(io->flags & DM_BUFFER_FULL_FLAG)) {
@@ -516,7 +503,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 			out->size = size;
 			return 0;
 		}
-		free(io);
+		mem_free(io);
 	}
 	return -ENOBUFS;
 }
@@ -599,7 +586,7 @@ int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int r
 	}
 	if (n > UINT32_MAX)
 		return -E2BIG;
-	if (!(io = malloc(cap)))
+	if (!(io = mem_alloc(cap)))
 		return -ENOMEM;
 	if ((r = prepare(io, cap, name)) == 0) {
 		len = dm_encode_targets((char *)io + sizeof *io, cap - sizeof *io, t, n);
@@ -611,7 +598,7 @@ int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int r
 		io->flags = readonly ? DM_READONLY_FLAG : 0;
 		r = call(fd, DM_TABLE_LOAD_CMD, io);
 	}
-	free(io);
+	mem_free(io);
 	return r;
 }
 

@@ -7,16 +7,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "dmsnap.h"
 
@@ -72,15 +70,19 @@ int quiet, verbose;
 
 /* ---- errors ---- */
 
-static void vreport(int err, const char *fmt, va_list ap)
+static void vreport(const char *prefix, int err, const char *fmt, va_list ap)
 {
+	char buf[512];
+	struct sink s = { buf, sizeof buf, 0, 2 };
 	size_t len = strlen(fmt);
 
-	fputs("dmsnap: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	out_flush();
+	sink_printf(&s, "%s", prefix);
+	sink_vprintf(&s, fmt, ap);
 	if (len && fmt[len - 1] == ':')
-		fprintf(stderr, " %s", strerror(err < 0 ? -err : err));
-	fputc('\n', stderr);
+		sink_printf(&s, " %s", strerror(err < 0 ? -err : err));
+	sink_printf(&s, "\n");
+	sink_flush(&s);
 }
 
 int fail(int err, const char *fmt, ...)
@@ -88,7 +90,7 @@ int fail(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport(err, fmt, ap);
+	vreport("dmsnap: ", err, fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
 }
@@ -98,7 +100,7 @@ void warn(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport(err, fmt, ap);
+	vreport("dmsnap: ", err, fmt, ap);
 	va_end(ap);
 }
 
@@ -109,9 +111,8 @@ void note(const char *fmt, ...)
 	if (quiet)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("", 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* What to do about the kernel's answer, where we know. */
@@ -159,7 +160,7 @@ static void dm_report(int err, enum dm_cmd cmd, const char *name)
 		return;
 	}
 	if (hint)
-		fprintf(stderr, "dmsnap: %s: %s: %s (%s)\n", name ? name : "-", dm_cmd_name(cmd),
+		errf("dmsnap: %s: %s: %s (%s)\n", name ? name : "-", dm_cmd_name(cmd),
 			strerror(-err), hint);
 	else
 		warn(err, "%s: %s:", name ? name : "-", dm_cmd_name(cmd));
@@ -180,16 +181,16 @@ int usage_of(const char *cmd)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(commands[i].name, cmd))
-			fprintf(stderr, "usage: dmsnap %s\n", commands[i].synopsis);
+			errf("usage: dmsnap %s\n", commands[i].synopsis);
 	return EXIT_USAGE;
 }
 
-static void usage(FILE *f)
+static void usage(void (*print)(const char *, ...))
 {
-	fprintf(f, "usage: dmsnap [-q] [-v] COMMAND [ARGS]\n"
-		   "       dmsnap --help | --version | COMMAND --help\n\ncommands:\n");
+	print("usage: dmsnap [-q] [-v] COMMAND [ARGS]\n"
+	      "       dmsnap --help | --version | COMMAND --help\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %s\n", commands[i].synopsis);
+		print("  %s\n", commands[i].synopsis);
 }
 
 /* ---- the control file ---- */
@@ -208,11 +209,13 @@ int control(void)
 			     DM_CONTROL_PATH);
 		else
 			fail(r, "open %s:", DM_CONTROL_PATH);
+		out_flush();
 		exit(EXIT_FAIL);
 	}
 	fd = r;
 	if ((r = dm_get_version(fd, version)) < 0) {
 		dm_report(r, DM_VERSION_CMD, NULL);
+		out_flush();
 		exit(EXIT_FAIL);
 	}
 	return fd;
@@ -227,7 +230,7 @@ static int udev_running(void)
 
 static void node_path(const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%s", DM_DIR, name);
+	fmt(buf, size, "%s/%s", DM_DIR, name);
 }
 
 /* Does path name block device major:minor (following a udev symlink)? */
@@ -285,14 +288,21 @@ int ensure_node_of(const char *name, const struct dm_info *info)
 	return r;
 }
 
+static int remove_stale_node(const char *name, void *fd)
+{
+	struct dm_info info;
+
+	if (strcmp(name, "control") && dm_check_name(name) == 0 && dm_get_info(*(int *)fd, name, &info) == -ENXIO)
+		remove_node(name);
+	return 0;
+}
+
 /* Nodes for every device (or one), and none for devices that are gone. */
 int make_all_nodes(const char *only)
 {
 	int fd = control(), r, failed = 0;
 	struct dm_reply list;
 	struct dm_name n;
-	DIR *dir;
-	struct dirent *de;
 
 	if ((r = dm_list_devices(fd, &list)) < 0)
 		return dm_fail(r, DM_LIST_DEVICES_CMD, NULL);
@@ -303,16 +313,8 @@ int make_all_nodes(const char *only)
 		}
 	if (r < 0)
 		failed += dm_fail(r, DM_LIST_DEVICES_CMD, NULL);
-	if (!only && (dir = opendir(DM_DIR))) {
-		while ((de = readdir(dir))) {
-			struct dm_info info;
-			if (de->d_name[0] == '.' || !strcmp(de->d_name, "control"))
-				continue;
-			if (dm_check_name(de->d_name) == 0 && dm_get_info(fd, de->d_name, &info) == -ENXIO)
-				remove_node(de->d_name);
-		}
-		closedir(dir);
-	}
+	if (!only)
+		each_entry(DM_DIR, remove_stale_node, &fd);
 	dm_reply_free(&list);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -327,34 +329,9 @@ struct table {
 
 static void table_free(struct table *tb)
 {
-	free(tb->t);
-	free(tb->text);
+	mem_free(tb->t);
+	mem_free(tb->text);
 	memset(tb, 0, sizeof *tb);
-}
-
-static char *read_all(FILE *f)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	while (buf) {
-		len += fread(buf + len, 1, cap - len - 1, f);
-		if (ferror(f) || feof(f))
-			break;
-		if (len + 1 == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-		}
-	}
-	if (buf && ferror(f)) {
-		free(buf);
-		return NULL;
-	}
-	if (buf)
-		buf[len] = '\0';
-	return buf;
 }
 
 /*
@@ -378,7 +355,7 @@ static int parse_table(char *text, const char *what, struct table *tb)
 		if (!*p || *p == '#')
 			continue;
 		if (tb->n == cap) {
-			struct dm_target *more = realloc(tb->t, (cap = cap ? cap * 2 : 8) * sizeof *more);
+			struct dm_target *more = mem_grow(tb->t, (cap = cap ? cap * 2 : 8) * sizeof *more);
 			if (!more)
 				return fail(-ENOMEM, "%s:", what);
 			tb->t = more;
@@ -407,19 +384,20 @@ static int parse_table(char *text, const char *what, struct table *tb)
 static int read_table(const char *inline_table, const char *file, struct table *tb)
 {
 	char *text;
+	size_t len;
+	int fd;
 
 	memset(tb, 0, sizeof *tb);
 	if (inline_table) {
-		text = strdup(inline_table);
+		text = mem_strdup(inline_table);
 		file = "--table";
 	} else if (file) {
-		FILE *f = fopen(file, "r");
-		if (!f)
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 			return fail(errno, "%s:", file);
-		text = read_all(f);
-		fclose(f);
+		text = read_all(fd, &len);
+		close(fd);
 	} else {
-		text = read_all(stdin);
+		text = read_all(0, &len);
 		file = "standard input";
 	}
 	if (!text)
@@ -431,17 +409,17 @@ static int read_table(const char *inline_table, const char *file, struct table *
 
 enum { OPT_TABLE = 256, OPT_NOTABLE, OPT_INACTIVE, OPT_NOLOCKFS, OPT_NOFLUSH, OPT_RETRY, OPT_DEFERRED };
 
-static const struct option dm_options[] = {
-	{ "table", required_argument, NULL, OPT_TABLE },
-	{ "notable", no_argument, NULL, OPT_NOTABLE },
-	{ "inactive", no_argument, NULL, OPT_INACTIVE },
-	{ "nolockfs", no_argument, NULL, OPT_NOLOCKFS },
-	{ "noflush", no_argument, NULL, OPT_NOFLUSH },
-	{ "retry", no_argument, NULL, OPT_RETRY },
-	{ "deferred", no_argument, NULL, OPT_DEFERRED },
-	{ "readonly", no_argument, NULL, 'r' },
-	{ "uuid", required_argument, NULL, 'u' },
-	{ "help", no_argument, NULL, 'h' },
+static const struct opt dm_options[] = {
+	{ "table", OPT_TABLE, OPT_ARG },
+	{ "notable", OPT_NOTABLE, 0 },
+	{ "inactive", OPT_INACTIVE, 0 },
+	{ "nolockfs", OPT_NOLOCKFS, 0 },
+	{ "noflush", OPT_NOFLUSH, 0 },
+	{ "retry", OPT_RETRY, 0 },
+	{ "deferred", OPT_DEFERRED, 0 },
+	{ "readonly", 'r', OPT_SHORT },
+	{ "uuid", 'u', OPT_SHORT | OPT_ARG },
+	{ "help", 'h', OPT_SHORT },
 	{ 0 },
 };
 
@@ -470,14 +448,15 @@ static int has_word(const char *list, const char *word)
 static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_args, int max_args,
 			 struct dm_opts *o)
 {
+	struct opts op;
 	int c;
 
 	memset(o, 0, sizeof *o);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "ru:h", dm_options, NULL)) != -1) {
+	opts_start(&op, dm_options, argv);
+	while ((c = get_opt(&op, argc, argv)) != -1) {
 		const char *word = NULL;
 		switch (c) {
-		case OPT_TABLE: o->table = optarg; word = "table"; break;
+		case OPT_TABLE: o->table = op.arg; word = "table"; break;
 		case OPT_NOTABLE: o->notable = 1; word = "notable"; break;
 		case OPT_INACTIVE: o->inactive = 1; word = "inactive"; break;
 		case OPT_NOLOCKFS: o->nolockfs = 1; word = "nolockfs"; break;
@@ -485,30 +464,29 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 		case OPT_RETRY: o->retry = 1; word = "retry"; break;
 		case OPT_DEFERRED: o->deferred = 1; word = "deferred"; break;
 		case 'r': o->readonly = 1; word = "readonly"; break;
-		case 'u': o->uuid = optarg; word = "uuid"; break;
+		case 'u': o->uuid = op.arg; word = "uuid"; break;
 		case 'h': usage_of(argv[0]); exit(EXIT_OK);
 		default: return usage_of(argv[0]);
 		}
 		if (!has_word(allowed, word)) {
-			fprintf(stderr, "dmsnap: %s does not take --%s\n", argv[0], word);
+			errf("dmsnap: %s does not take --%s\n", argv[0], word);
 			return usage_of(argv[0]);
 		}
 	}
-	int nargs = argc - optind;
-	if (nargs < min_args || nargs > max_args)
+	if (op.nargs < min_args || op.nargs > max_args)
 		return usage_of(argv[0]);
-	o->name = nargs > 0 ? argv[optind] : NULL;
-	o->file = nargs > 1 ? argv[optind + 1] : NULL;
+	o->name = op.nargs > 0 ? op.args[0] : NULL;
+	o->file = op.nargs > 1 ? op.args[1] : NULL;
 	if (o->table && o->file) {
-		fprintf(stderr, "dmsnap: %s: --table and FILE both name a table; give one\n", argv[0]);
+		errf("dmsnap: %s: --table and FILE both name a table; give one\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	if (o->notable && (o->table || o->file)) {
-		fprintf(stderr, "dmsnap: %s: --notable and a table contradict each other; give one\n", argv[0]);
+		errf("dmsnap: %s: --notable and a table contradict each other; give one\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	if (o->name && dm_check_name(o->name)) {
-		fprintf(stderr, "dmsnap: %s: '%.*s%s' is not a device name: names are 1-127 printable ASCII bytes without '/' or blanks\n",
+		errf("dmsnap: %s: '%.*s%s' is not a device name: names are 1-127 printable ASCII bytes without '/' or blanks\n",
 			argv[0], 40, o->name, strlen(o->name) > 40 ? "..." : "");
 		return EXIT_USAGE;
 	}
@@ -552,7 +530,7 @@ static int cmd_create(int argc, char **argv)
 	if ((r = parse_dm_opts(argc, argv, "table notable readonly uuid", 1, 2, &o)))
 		return r;
 	if (o.uuid && dm_check_uuid(o.uuid)) {
-		fprintf(stderr, "dmsnap: create: uuid is at most 128 printable ASCII bytes without '/' or blanks\n");
+		errf("dmsnap: create: uuid is at most 128 printable ASCII bytes without '/' or blanks\n");
 		return EXIT_USAGE;
 	}
 	if (!o.notable && (r = read_table(o.table, o.file, &tb)))
@@ -677,7 +655,7 @@ static int for_devices(const char *name, int (*show)(int fd, const char *name, i
 	if (r < 0)
 		failed |= dm_fail(r, DM_LIST_DEVICES_CMD, NULL);
 	else if (!any)
-		printf("No devices found\n");
+		out("No devices found\n");
 	dm_reply_free(&list);
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -694,11 +672,11 @@ static int show_targets(int fd, const char *name, int prefix, void *arg)
 		return dm_fail(r, DM_TABLE_STATUS_CMD, name);
 	/* dmsetup prints an empty line for a device without that table. */
 	if (rep.io->target_count == 0)
-		printf(prefix ? "%s: \n" : "\n", name);
+		out(prefix ? "%s: \n" : "\n", name);
 	while ((r = dm_next_target(&rep, &t)) > 0) {
 		if (prefix)
-			printf("%s: ", name);
-		printf("%llu %llu %s %s\n", (unsigned long long)t.start, (unsigned long long)t.length, t.type,
+			out("%s: ", name);
+		out("%llu %llu %s %s\n", (unsigned long long)t.start, (unsigned long long)t.length, t.type,
 		       t.params);
 	}
 	dm_reply_free(&rep);
@@ -730,16 +708,13 @@ static int cmd_status(int argc, char **argv)
 /* libdevmapper reads read-ahead from sysfs in KiB and prints sectors. */
 static long read_ahead_sectors(uint32_t major, uint32_t minor)
 {
-	char path[64], line[24];
-	FILE *f;
-	int ok;
+	char path[64], line[24], *end;
+	uint64_t kb;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/bdi/read_ahead_kb", major, minor);
-	if (!(f = fopen(path, "r")))
+	fmt(path, sizeof path, "/sys/dev/block/%u:%u/bdi/read_ahead_kb", major, minor);
+	if (!read_line_file(path, line, sizeof line) || parse_u64(line, &end, &kb) || kb > LONG_MAX / 2)
 		return -1;
-	ok = fgets(line, sizeof line, f) && line[0] >= '0' && line[0] <= '9';
-	fclose(f);
-	return ok ? strtol(line, NULL, 10) * 2 : -1;
+	return (long)kb * 2;
 }
 
 /* dmsetup's long form: every block ends with a blank line, the last too. */
@@ -754,21 +729,21 @@ static int show_info(int fd, const char *name, int prefix, void *arg)
 		return dm_fail(r, DM_DEV_STATUS_CMD, name);
 	int live = i.flags & DM_ACTIVE_PRESENT_FLAG, inactive = i.flags & DM_INACTIVE_PRESENT_FLAG;
 	long ra = read_ahead_sectors(i.major, i.minor);
-	printf("Name:              %s\n", i.name);
-	printf("State:             %s%s%s\n", i.flags & DM_SUSPEND_FLAG ? "SUSPENDED" : "ACTIVE",
+	out("Name:              %s\n", i.name);
+	out("State:             %s%s%s\n", i.flags & DM_SUSPEND_FLAG ? "SUSPENDED" : "ACTIVE",
 	       i.flags & DM_READONLY_FLAG ? " (READ-ONLY)" : "",
 	       i.flags & DM_DEFERRED_REMOVE_FLAG ? " (DEFERRED REMOVE)" : "");
 	if (ra >= 0)
-		printf("Read Ahead:        %ld\n", ra);
-	printf("Tables present:    %s\n",
+		out("Read Ahead:        %ld\n", ra);
+	out("Tables present:    %s\n",
 	       live && inactive ? "LIVE & INACTIVE" : live ? "LIVE" : inactive ? "INACTIVE" : "None");
-	printf("Open count:        %d\n", i.open_count);
-	printf("Event number:      %u\n", i.event_nr);
-	printf("Major, minor:      %u, %u\n", i.major, i.minor);
-	printf("Number of targets: %u\n", i.target_count);
+	out("Open count:        %d\n", i.open_count);
+	out("Event number:      %u\n", i.event_nr);
+	out("Major, minor:      %u, %u\n", i.major, i.minor);
+	out("Number of targets: %u\n", i.target_count);
 	if (i.uuid[0])
-		printf("UUID: %s\n", i.uuid);
-	printf("\n");
+		out("UUID: %s\n", i.uuid);
+	out("\n");
 	return EXIT_OK;
 }
 
@@ -794,11 +769,11 @@ static int cmd_ls(int argc, char **argv)
 	if ((r = dm_list_devices(control(), &list)) < 0)
 		return dm_fail(r, DM_LIST_DEVICES_CMD, NULL);
 	while ((r = dm_next_name(&list, &n)) > 0) {
-		printf("%s\t(%u:%u)\n", n.name, n.major, n.minor);
+		out("%s\t(%u:%u)\n", n.name, n.major, n.minor);
 		any = 1;
 	}
 	if (r == 0 && !any)
-		printf("No devices found\n");
+		out("No devices found\n");
 	dm_reply_free(&list);
 	return r < 0 ? dm_fail(r, DM_LIST_DEVICES_CMD, NULL) : EXIT_OK;
 }
@@ -817,13 +792,13 @@ static int show_deps(int fd, const char *name, int prefix, void *arg)
 		return dm_fail(r, DM_TABLE_DEPS_CMD, name);
 	}
 	if (prefix)
-		printf("%s: ", name);
-	printf("%u dependencies\t:", count);
+		out("%s: ", name);
+	out("%u dependencies\t:", count);
 	for (uint32_t i = 0; i < count; i++) {
 		dm_decode_dev(dm_deps_dev(&rep, i), &major, &minor);
-		printf(" (%u, %u)", major, minor);
+		out(" (%u, %u)", major, minor);
 	}
-	printf("\n");
+	out("\n");
 	dm_reply_free(&rep);
 	return EXIT_OK;
 }
@@ -850,7 +825,7 @@ static int cmd_targets(int argc, char **argv)
 	if ((r = dm_list_versions(control(), &rep)) < 0)
 		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
 	while ((r = dm_next_version(&rep, &v)) > 0)
-		printf("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
+		out("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
 	dm_reply_free(&rep);
 	return r < 0 ? dm_fail(r, DM_LIST_VERSIONS_CMD, NULL) : EXIT_OK;
 }
@@ -863,10 +838,10 @@ static int cmd_version(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "", 0, 0, &o)))
 		return r;
-	printf("Library version:   dmsnap %s\n", DMSNAP_VERSION);
+	out("Library version:   dmsnap %s\n", DMSNAP_VERSION);
 	if ((r = dm_get_version(control(), v)) < 0)
 		return dm_fail(r, DM_VERSION_CMD, NULL);
-	printf("Driver version:    %u.%u.%u\n", v[0], v[1], v[2]);
+	out("Driver version:    %u.%u.%u\n", v[0], v[1], v[2]);
 	return EXIT_OK;
 }
 
@@ -891,7 +866,7 @@ int get_single_target(int fd, const char *name, uint32_t flags, struct dm_target
 	if ((r = dm_get_table(fd, name, flags, &rep)) < 0)
 		return r;
 	if ((r = dm_next_target(&rep, t)) > 0) {
-		*params = strdup(t->params);
+		*params = mem_strdup(t->params);
 		t->params = *params;
 		r = *params ? 0 : -ENOMEM;
 	}
@@ -909,38 +884,47 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	const struct command *cmd;
 	int i;
 
-#ifdef DMSNAP_FAULTS
-	faults_install();
-#endif
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-q"))
 			quiet = 1;
 		else if (!strcmp(argv[i], "-v"))
 			verbose = 1;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
+			usage(out);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--version")) {
-			printf("dmsnap %s\n", DMSNAP_VERSION);
+			out("dmsnap %s\n", DMSNAP_VERSION);
 			return EXIT_OK;
 		} else {
-			fprintf(stderr, "dmsnap: unknown option %s\n", argv[i]);
-			usage(stderr);
+			errf("dmsnap: unknown option %s\n", argv[i]);
+			usage(errf);
 			return EXIT_USAGE;
 		}
 	}
 	if (i == argc) {
-		usage(stderr);
+		usage(errf);
 		return EXIT_USAGE;
 	}
 	if (!(cmd = find_command(argv[i]))) {
-		fprintf(stderr, "dmsnap: unknown command '%s'; 'dmsnap --help' lists them\n", argv[i]);
+		errf("dmsnap: unknown command '%s'; 'dmsnap --help' lists them\n", argv[i]);
 		return EXIT_USAGE;
 	}
 	return cmd->run(argc - i, argv + i);
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+#ifdef DMSNAP_FAULTS
+	faults_install();
+#endif
+	r = dispatch(argc, argv);
+	out_flush();  /* standard output is ours to flush: no stdio */
+	return r;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "dm_ioctl.h"
+#include "util.h"
 
 /* Exit statuses, documented in dmsnap.8. */
 enum {
@@ -23,9 +24,9 @@ enum {
  * ": strerror(-err)" appended.  fail() returns EXIT_FAIL so that handlers
  * can `return fail(...)`; warn() is its twin for batch work that goes on.
  */
-int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void warn(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail(int err, const char *fmt, ...) PRINTF(2, 3);
+void warn(int err, const char *fmt, ...) PRINTF(2, 3);
+void note(const char *fmt, ...) PRINTF(1, 2);
 /* A failed ioctl: names the device, the ioctl and, when known, the fix. */
 int dm_fail(int err, enum dm_cmd cmd, const char *name);
 void dm_warn(int err, enum dm_cmd cmd, const char *name);

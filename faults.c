@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +26,7 @@ static int hook(enum dm_cmd cmd, const char *name)
 
 	seen++;
 	if (trace)
-		fprintf(stderr, "dmsnap-trace: %u %s %s\n", seen, dm_cmd_name(cmd), name[0] ? name : "-");
+		errf("dmsnap-trace: %u %s %s\n", seen, dm_cmd_name(cmd), name[0] ? name : "-");
 	if (fail_kind[0]) {
 		match = !strcmp(fail_kind, dm_cmd_name(cmd)) && ++seen_kind == fail_at;
 	} else {

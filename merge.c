@@ -11,9 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +53,7 @@ static int restore_linear(int fd, const struct wrapper *wr)
 	char params[64];
 	struct dm_target t = { .start = 0, .length = wr->sectors, .type = "linear", .params = params };
 
-	snprintf(params, sizeof params, "%u:%u 0", wr->base_major, wr->base_minor);
+	fmt(params, sizeof params, "%u:%u 0", wr->base_major, wr->base_minor);
 	return swap_table(fd, wr->top->name, &t);
 }
 
@@ -67,10 +65,10 @@ static void show_progress(const char *name, unsigned permille, int tty)
 		return;
 	if (tty) {
 		int bar = (int)(permille / 25);  /* 40 columns */
-		fprintf(stderr, "\r%s: merging [%-40.*s] %3u.%u%%", name, bar,
+		errf("\r%s: merging [%-40.*s] %3u.%u%%", name, bar,
 			"########################################", permille / 10, permille % 10);
 	} else {
-		fprintf(stderr, "%s: merged %u.%u%%\n", name, permille / 10, permille % 10);
+		errf("%s: merged %u.%u%%\n", name, permille / 10, permille % 10);
 	}
 }
 
@@ -103,14 +101,14 @@ static int wait_merge(int fd, const char *name)
 			break;
 		if (time(NULL) - progress_at > MERGE_STALL_SECONDS) {
 			if (tty)
-				fputc('\n', stderr);
+				errf("\n");
 			return fail(0, "%s: no merge progress for %d s; the kernel goes on: run 'dmsnap merge %s --wait' later",
 				    name, MERGE_STALL_SECONDS, name);
 		}
 		nanosleep(&(struct timespec){ 0, 250 * 1000 * 1000 }, NULL);
 	}
 	if (tty && !quiet)
-		fputc('\n', stderr);
+		errf("\n");
 	return EXIT_OK;
 }
 
@@ -233,24 +231,24 @@ static int finish_merge(int fd, const char *name)
 
 int cmd_merge(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "wait", no_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	static const struct opt list[] = { { "wait", 'w', 0 }, { "help", 'h', OPT_SHORT }, { 0 } };
 	struct merge_plan m = { 0 };
 	struct world w;
 	struct wrapper wr;
+	struct opts o;
 	int wait = 0, c, fd, r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
 		if (c == 'w')
 			wait = 1;
 		else
 			return c == 'h' ? (usage_of("merge"), EXIT_OK) : usage_of("merge");
 	}
-	if (argc - optind < 1 || argc - optind > 2)
+	if (o.nargs < 1 || o.nargs > 2)
 		return usage_of("merge");
-	m.name = argv[optind];
-	m.source = argc - optind == 2 ? argv[optind + 1] : NULL;
+	m.name = o.args[0];
+	m.source = o.nargs == 2 ? o.args[1] : NULL;
 	fd = control();
 	if (scan_world(fd, &w))
 		return EXIT_FAIL;
@@ -258,7 +256,7 @@ int cmd_merge(int argc, char **argv)
 		if (!m.source)
 			r = fail(0, "%s is not merging: name the snapshot (or COW) to merge", m.name);
 		else if ((r = look_merge(fd, &w, &wr, &m)) == EXIT_OK && (r = need_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK) {
-			snprintf(m.params, sizeof m.params, "%u:%u %u:%u P %llu", wr.dup->info.major,
+			fmt(m.params, sizeof m.params, "%u:%u %u:%u P %llu", wr.dup->info.major,
 				 wr.dup->info.minor, m.tab.cow_major, m.tab.cow_minor, (unsigned long long)m.tab.chunk);
 			m.t = (struct dm_target){ .start = 0, .length = wr.sectors, .type = "snapshot-merge",
 						  .params = m.params };
@@ -291,8 +289,8 @@ int cmd_merge(int argc, char **argv)
 /* What recover found and did, on stdout; returns 1: one repair done. */
 static int says(const char *name, const char *what)
 {
-	printf("%s: %s\n", name, what);
-	fflush(stdout);
+	out("%s: %s\n", name, what);
+	out_flush();
 	return 1;
 }
 
@@ -347,7 +345,7 @@ static int fix_inactive(int fd, const struct wrapper *wr)
 	if (suspended)
 		dm_resume(fd, name, NULL);
 	char what[96];
-	snprintf(what, sizeof what, "cleared an unfinished %s table (that operation did not happen)", type);
+	fmt(what, sizeof what, "cleared an unfinished %s table (that operation did not happen)", type);
 	return says(name, what);
 }
 
@@ -460,7 +458,7 @@ int cmd_recover(int argc, char **argv)
 			     w.d[i].name, w.d[i].name);
 	world_free(&w);
 	if (n == 0)
-		printf("no wrapped devices\n");
+		out("no wrapped devices\n");
 	if (failed)
 		return fail(0, "%d of %zu wrapped devices could not be recovered", failed, n);
 	return EXIT_OK;

@@ -5,14 +5,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <limits.h>
 
 #include "dmsnap.h"
@@ -141,62 +139,55 @@ int read_cow_header(int fd, struct cow_header *h)
 	return 0;
 }
 
-static int read_line_file(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	int ok;
-
-	if (!f)
-		return 0;
-	ok = fgets(buf, (int)size, f) != NULL;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return ok;
-}
-
 /* A user-facing name for a device number: /dev/mapper/NAME, /dev/KNAME or MAJ:MIN. */
 int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
-	char sys[96], line[256];
-	FILE *f;
+	char sys[96], text[1024], *name;
+	int fd;
+	ssize_t n;
 
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
-	if (read_line_file(sys, line, sizeof line))
-		return snprintf(buf, size, "%s/%s", DM_DIR, line);
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
-	if ((f = fopen(sys, "r"))) {
-		while (fgets(line, sizeof line, f))
-			if (!strncmp(line, "DEVNAME=", 8)) {
-				line[strcspn(line, "\n")] = '\0';
-				fclose(f);
-				return snprintf(buf, size, "/dev/%s", line + 8);
+	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	if (read_line_file(sys, text, sizeof text))
+		return fmt(buf, size, "%s/%s", DM_DIR, text);
+	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
+	if ((fd = open(sys, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof text - 1);
+		close(fd);
+		text[n > 0 ? n : 0] = '\0';
+		for (name = text; name; name = strchr(name, '\n') ? strchr(name, '\n') + 1 : NULL)
+			if (!strncmp(name, "DEVNAME=", 8)) {
+				name[8 + strcspn(name + 8, "\n")] = '\0';
+				return fmt(buf, size, "/dev/%s", name + 8);
 			}
-		fclose(f);
 	}
-	return snprintf(buf, size, "%u:%u", major, minor);
+	return fmt(buf, size, "%u:%u", major, minor);
 }
 
 /* Where major:minor is mounted, from mountinfo's third and fifth fields; 1 if found. */
 int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
-	char line[8192], dev[32];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int found = 0;
+	char dev[32], *text, *line, *next;
+	size_t len;
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), found = 0;
 
-	if (!f)
+	if (fd < 0)
 		return 0;
-	snprintf(dev, sizeof dev, "%u:%u", major, minor);
-	while (!found && fgets(line, sizeof line, f)) {
+	text = read_all(fd, &len);
+	close(fd);
+	fmt(dev, sizeof dev, "%u:%u", major, minor);
+	for (line = text; !found && line && *line; line = next) {
 		char *save, *field[5];
 		int n = 0;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
 		for (char *w = strtok_r(line, " ", &save); w && n < 5; w = strtok_r(NULL, " ", &save))
 			field[n++] = w;
 		if (n == 5 && !strcmp(field[2], dev)) {
-			snprintf(buf, size, "%s", field[4]);
+			fmt(buf, size, "%s", field[4]);
 			found = 1;
 		}
 	}
-	fclose(f);
+	mem_free(text);
 	return found;
 }
 
@@ -206,11 +197,27 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 	char link[64];
 	ssize_t n;
 
-	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
+	fmt(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
 	if ((n = readlink(link, buf, size - 1)) < 0)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
+}
+
+struct stack_query {
+	const char *slaves;
+	uint32_t base_major, base_minor;
+};
+
+static int slave_stacked_on(const char *slave, void *arg)
+{
+	const struct stack_query *q = arg;
+	char path[320], line[32];
+	uint32_t major, minor;
+
+	fmt(path, sizeof path, "%s/%s/dev", q->slaves, slave);
+	return read_line_file(path, line, sizeof line) && dm_parse_devno(line, &major, &minor) == 0 &&
+	       stacked_on(major, minor, q->base_major, q->base_minor);
 }
 
 /*
@@ -219,11 +226,9 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
  */
 int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor)
 {
-	char dev[PATH_MAX], base[PATH_MAX], slaves[64], line[32];
+	char dev[PATH_MAX], base[PATH_MAX], slaves[64];
+	struct stack_query q = { slaves, base_major, base_minor };
 	size_t len;
-	DIR *dir;
-	struct dirent *de;
-	int found = 0;
 
 	if (major == base_major && minor == base_minor)
 		return 1;
@@ -232,29 +237,20 @@ int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t bas
 	len = strlen(base);
 	if (!strncmp(dev, base, len) && dev[len] == '/')
 		return 1;  /* a partition lives below its disk */
-	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
-	if (!(dir = opendir(slaves)))
-		return 0;
-	while (!found && (de = readdir(dir))) {
-		char path[sizeof slaves + 300];
-		uint32_t ma, mi;
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s/dev", slaves, de->d_name);
-		if (read_line_file(path, line, sizeof line) && dm_parse_devno(line, &ma, &mi) == 0)
-			found = stacked_on(ma, mi, base_major, base_minor);
-	}
-	closedir(dir);
-	return found;
+	fmt(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
+	return each_entry(slaves, slave_stacked_on, &q) == 1;
 }
 
 int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)
 {
-	char path[96], line[32];
+	char path[96], line[32], *end;
+	uint64_t v;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
+	fmt(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
 	if (!read_line_file(path, line, sizeof line))
 		return -ENOENT;
-	*bytes = (unsigned)strtoul(line, NULL, 10);
-	return *bytes ? 0 : -EINVAL;
+	if (parse_u64(line, &end, &v) || !v || v > 65536)
+		return -EINVAL;
+	*bytes = (unsigned)v;
+	return 0;
 }

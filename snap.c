@@ -14,9 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,10 +34,10 @@
 void world_free(struct world *w)
 {
 	for (size_t i = 0; i < w->n; i++) {
-		free(w->d[i].live_params);
-		free(w->d[i].inactive_params);
+		mem_free(w->d[i].live_params);
+		mem_free(w->d[i].inactive_params);
 	}
-	free(w->d);
+	mem_free(w->d);
 	memset(w, 0, sizeof *w);
 }
 
@@ -48,7 +46,7 @@ static int scan_device(int fd, const char *name, struct dev *d)
 	int r;
 
 	memset(d, 0, sizeof *d);
-	snprintf(d->name, sizeof d->name, "%s", name);
+	fmt(d->name, sizeof d->name, "%s", name);
 	if ((r = dm_get_info(fd, name, &d->info)) < 0)
 		return r;
 	if (d->info.flags & DM_ACTIVE_PRESENT_FLAG &&
@@ -72,7 +70,7 @@ int scan_world(int fd, struct world *w)
 	if ((r = dm_list_devices(fd, &list)) < 0)
 		return dm_fail(r, DM_LIST_DEVICES_CMD, NULL);
 	while ((r = dm_next_name(&list, &n)) > 0) {
-		struct dev *more = realloc(w->d, (w->n + 1) * sizeof *more);
+		struct dev *more = mem_grow(w->d, (w->n + 1) * sizeof *more);
 		if (!more) {
 			r = -ENOMEM;
 			break;
@@ -80,7 +78,7 @@ int scan_world(int fd, struct world *w)
 		w->d = more;
 		int s = scan_device(fd, n.name, &w->d[w->n]);
 		if (s == -ENXIO) {  /* removed while we looked */
-			free(w->d[w->n].live_params);
+			mem_free(w->d[w->n].live_params);
 			continue;
 		}
 		w->n++;
@@ -148,7 +146,7 @@ static enum wrap_mode wrapper_mode(const struct wrapper *wr)
 
 void dup_name(const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s_dup", name);
+	fmt(buf, size, "%s_dup", name);
 }
 
 /*
@@ -211,7 +209,7 @@ int find_wrapper(struct world *w, const char *name, struct wrapper *wr)
 static void linear_target(struct dm_target *t, char *params, size_t size, uint64_t sectors, uint32_t major,
 			  uint32_t minor)
 {
-	snprintf(params, size, "%u:%u 0", major, minor);
+	fmt(params, size, "%u:%u 0", major, minor);
 	*t = (struct dm_target){ .start = 0, .length = sectors, .type = "linear", .params = params };
 }
 
@@ -232,25 +230,21 @@ static int target_available(int fd, const char *type)
 
 static void run_modprobe(const char *module)
 {
-	char path[256] = "";
-	FILE *f = fopen("/proc/sys/kernel/modprobe", "r");
+	char path[256];
+	/* argv[0] as the kernel passes it: busybox picks its applet by it */
+	char *argv[] = { path, "-q", (char *)module, NULL };
 	pid_t pid;
 
-	if (f) {
-		if (!fgets(path, sizeof path, f))
-			path[0] = '\0';
-		fclose(f);
-	}
-	path[strcspn(path, "\n")] = '\0';
-	if (!path[0] || access(path, X_OK) < 0)
+	if (!read_line_file("/proc/sys/kernel/modprobe", path, sizeof path) || !path[0] || access(path, X_OK) < 0)
 		return;
+	out_flush();
 	if ((pid = fork()) == 0) {
 		int null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		execl(path, path, "-q", module, (char *)NULL);  /* argv[0] as the kernel passes it: busybox picks its applet by it */
+		execv(path, argv);
 		_exit(127);
 	}
 	if (pid > 0)
@@ -340,8 +334,8 @@ static int explain_busy(const char *path, uint32_t major, uint32_t minor, const 
 
 int cmd_wrap(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "if-missing", no_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	static const struct opt list[] = { { "if-missing", 'm', 0 }, { "help", 'h', OPT_SHORT }, { 0 } };
+	struct opts o;
 	int if_missing = 0, c, fd, r;
 	struct blockdev bd;
 	struct world w;
@@ -351,17 +345,17 @@ int cmd_wrap(int argc, char **argv)
 	struct dm_info info;
 	enum dm_cmd failed;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
 		if (c == 'm')
 			if_missing = 1;
 		else
 			return c == 'h' ? (usage_of("wrap"), EXIT_OK) : usage_of("wrap");
 	}
-	if (argc - optind < 1 || argc - optind > 2)
+	if (o.nargs < 1 || o.nargs > 2)
 		return usage_of("wrap");
-	const char *path = argv[optind];
-	const char *name = argc - optind == 2 ? argv[optind + 1] : base_name(path);
+	const char *path = o.args[0];
+	const char *name = o.nargs == 2 ? o.args[1] : base_name(path);
 
 	/* look */
 	if (dm_check_name(name) || strlen(name) + 4 >= DM_NAME_LEN)
@@ -378,7 +372,7 @@ int cmd_wrap(int argc, char **argv)
 			   wr.base_minor == bd.minor;
 		world_free(&w);
 		if (same && if_missing) {
-			printf("%s/%s\n", DM_DIR, name);
+			out("%s/%s\n", DM_DIR, name);
 			return EXIT_OK;
 		}
 		if (same)
@@ -406,7 +400,7 @@ int cmd_wrap(int argc, char **argv)
 			remove_node(dup);
 		return fail(0, "%s: not wrapped; nothing changed", path);
 	}
-	printf("%s/%s\n", DM_DIR, name);
+	out("%s/%s\n", DM_DIR, name);
 	return EXIT_OK;
 }
 
@@ -417,9 +411,9 @@ static int default_snapname(struct world *w, const char *name, char *buf, size_t
 {
 	for (int i = 1; i < 1000; i++) {
 		if (i == 1)
-			snprintf(buf, size, "%s_snap", name);
+			fmt(buf, size, "%s_snap", name);
 		else
-			snprintf(buf, size, "%s_snap%d", name, i);
+			fmt(buf, size, "%s_snap%d", name, i);
 		if (strlen(buf) >= DM_NAME_LEN)
 			return -ENAMETOOLONG;
 		if (!find_dev(w, buf))
@@ -571,27 +565,27 @@ static void undo_snap(int fd, const struct snap_plan *p)
 /* snap's options; run (cmd != "snap") also takes --mount DIR. */
 int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 {
-	static const struct option opts[] = {
-		{ "transient", no_argument, NULL, 'n' }, { "force", no_argument, NULL, 'f' },
-		{ "reattach", no_argument, NULL, 'R' }, { "mount", required_argument, NULL, 'm' },
-		{ "no-sync", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' }, { 0 } };
+	static const struct opt list[] = {
+		{ NULL, 'c', OPT_SHORT | OPT_ARG }, { NULL, 's', OPT_SHORT | OPT_ARG },
+		{ "transient", 'n', OPT_SHORT }, { "force", 'f', 0 }, { "reattach", 'R', 0 },
+		{ "mount", 'm', OPT_ARG }, { "no-sync", 'S', 0 }, { NULL, 'v', OPT_SHORT },
+		{ NULL, 'q', OPT_SHORT }, { "help", 'h', OPT_SHORT }, { 0 } };
 	const char *cmd = argv[0], *snapname = NULL;
 	int is_run = strcmp(cmd, "snap") != 0, c;
+	struct opts o;
 	char *end;
 
 	memset(p, 0, sizeof *p);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:s:nvqh", opts, NULL)) != -1) {
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
 		switch (c) {
 		case 'c':
-			p->chunk = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || !p->chunk) {
-				fprintf(stderr, "dmsnap: %s: -c takes a chunk size in sectors, got '%s'\n", cmd, optarg);
+			if (parse_u64(o.arg, &end, &p->chunk) || *end || !p->chunk) {
+				errf("dmsnap: %s: -c takes a chunk size in sectors, got '%s'\n", cmd, o.arg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 's': snapname = optarg; break;
+		case 's': snapname = o.arg; break;
 		case 'n': p->transient = 1; break;
 		case 'f': p->force = 1; break;
 		case 'R': p->reattach = 1; break;
@@ -599,7 +593,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 		case 'm':
 			if (!is_run)
 				return usage_of(cmd);
-			p->mount_dir = optarg;
+			p->mount_dir = o.arg;
 			break;
 		case 'v': verbose = 1; break;
 		case 'q': quiet = 1; break;
@@ -607,25 +601,25 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p)
 		default: return usage_of(cmd);
 		}
 	}
-	if (argc - optind != 2)
+	if (o.nargs != 2)
 		return usage_of(cmd);
 	if (p->reattach && p->force) {
-		fprintf(stderr, "dmsnap: snap: --reattach keeps the COW's content, --force zeroes it; give one\n");
+		errf("dmsnap: snap: --reattach keeps the COW's content, --force zeroes it; give one\n");
 		return EXIT_USAGE;
 	}
 	if (p->reattach && p->transient) {
-		fprintf(stderr, "dmsnap: snap: --reattach needs a persistent store, -n makes a transient one; give one\n");
+		errf("dmsnap: snap: --reattach needs a persistent store, -n makes a transient one; give one\n");
 		return EXIT_USAGE;
 	}
-	p->name = argv[optind];
-	p->cow_path = argv[optind + 1];
+	p->name = o.args[0];
+	p->cow_path = o.args[1];
 	if (snapname) {
 		if (dm_check_name(snapname)) {
-			fprintf(stderr, "dmsnap: snap: '%s' is not a device name: 1-127 printable ASCII bytes without '/' or blanks\n",
+			errf("dmsnap: snap: '%s' is not a device name: 1-127 printable ASCII bytes without '/' or blanks\n",
 				snapname);
 			return EXIT_USAGE;
 		}
-		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);
+		fmt(p->snapname, sizeof p->snapname, "%s", snapname);
 	}
 	return EXIT_OK;
 }
@@ -665,12 +659,12 @@ static int look_snap(int fd, struct world *w, struct snap_plan *p, struct wrappe
 
 static void plan_snap(struct snap_plan *p, const struct wrapper *wr)
 {
-	snprintf(p->snap_params, sizeof p->snap_params, "%u:%u %u:%u %s %llu", wr->dup->info.major,
+	fmt(p->snap_params, sizeof p->snap_params, "%u:%u %u:%u %s %llu", wr->dup->info.major,
 		 wr->dup->info.minor, p->cow.major, p->cow.minor, p->transient ? "N" : "P",
 		 (unsigned long long)p->chunk);
 	p->snap_t = (struct dm_target){ .start = 0, .length = wr->sectors, .type = "snapshot",
 					.params = p->snap_params };
-	snprintf(p->origin_params, sizeof p->origin_params, "%u:%u", wr->dup->info.major, wr->dup->info.minor);
+	fmt(p->origin_params, sizeof p->origin_params, "%u:%u", wr->dup->info.major, wr->dup->info.minor);
 	p->origin_t = (struct dm_target){ .start = 0, .length = wr->sectors, .type = "snapshot-origin",
 					  .params = p->origin_params };
 }
@@ -695,7 +689,7 @@ static void sync_before_freeze(const struct snap_plan *p)
 	close(fd);
 	if (verbose) {
 		long us = elapsed_us(&t0, &t1);
-		fprintf(stderr, "dmsnap: synced %s in %ld.%03ld ms before the freeze\n", mnt, us / 1000, us % 1000);
+		errf("dmsnap: synced %s in %ld.%03ld ms before the freeze\n", mnt, us / 1000, us % 1000);
 	}
 }
 
@@ -708,7 +702,7 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 		return fail(r, "zero the header of COW %s:", p->cow_path);
 	/* The uuid marks the device as dmsnap's, so recover knows an empty leftover is ours. */
 	char uuid[DM_UUID_LEN];
-	int fits = snprintf(uuid, sizeof uuid, "%s%s", SNAP_UUID_PREFIX, p->snapname) < (int)sizeof uuid;
+	int fits = fmt(uuid, sizeof uuid, "%s%s", SNAP_UUID_PREFIX, p->snapname) < (int)sizeof uuid;
 	if ((r = dm_create(fd, p->snapname, fits ? uuid : NULL, snap_info)) < 0)
 		return dm_fail(r, DM_DEV_CREATE_CMD, p->snapname);
 	if ((r = dm_load(fd, p->snapname, &p->snap_t, 1, 0)) < 0) {
@@ -769,7 +763,7 @@ int take_snapshot(int fd, struct snap_plan *p)
 	p->snap_minor = snap_info.minor;
 	ensure_node_of(p->snapname, &snap_info);
 	if (verbose)
-		fprintf(stderr, "dmsnap: %s was suspended for %ld.%03ld ms\n", p->name, us / 1000, us % 1000);
+		errf("dmsnap: %s was suspended for %ld.%03ld ms\n", p->name, us / 1000, us % 1000);
 	return EXIT_OK;
 }
 
@@ -782,7 +776,7 @@ int cmd_snap(int argc, char **argv)
 		return r;
 	if ((r = take_snapshot(control(), &p)))
 		return r;
-	printf("%s/%s\n", DM_DIR, p.snapname);
+	out("%s/%s\n", DM_DIR, p.snapname);
 	return EXIT_OK;
 }
 
@@ -812,7 +806,7 @@ int read_snap_status(int fd, const char *name, struct dm_snap_status *st)
 
 	if (r == 0)
 		r = params ? dm_parse_snap_status(params, st) : -ENODATA;
-	free(params);
+	mem_free(params);
 	return r;
 }
 
@@ -824,7 +818,7 @@ static void view_snapshot(int fd, const struct dev *d, int merging, struct snap_
 	memset(v, 0, sizeof *v);
 	v->name = d->name;
 	v->state = "inactive";
-	snprintf(v->cow, sizeof v->cow, "?");
+	fmt(v->cow, sizeof v->cow, "?");
 	const char *table = d->live_params ? d->live_params : d->inactive_params;
 	if (table && dm_parse_snap_table(table, &tab) == 0) {
 		devno_path(tab.cow_major, tab.cow_minor, v->cow, sizeof v->cow);
@@ -849,7 +843,7 @@ static void human_size(uint64_t sectors, char *buf, size_t size)
 		tenths /= 1024;
 		u++;
 	}
-	snprintf(buf, size, "%llu.%llu %s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
+	fmt(buf, size, "%llu.%llu %s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
 		 units[u]);
 }
 
@@ -865,26 +859,26 @@ static void print_view(const char *origin, const struct snap_view *v, int parsab
 	char used[32], total[32];
 
 	if (parsable) {
-		printf("origin=%s snapshot=%s cow=%s state=%s", origin, v->name, v->cow, v->state);
+		out("origin=%s snapshot=%s cow=%s state=%s", origin, v->name, v->cow, v->state);
 		if (counted)
-			printf(" used_sectors=%llu total_sectors=%llu metadata_sectors=%llu percent=%u.%u",
+			out(" used_sectors=%llu total_sectors=%llu metadata_sectors=%llu percent=%u.%u",
 			       (unsigned long long)v->st.used, (unsigned long long)v->st.total,
 			       (unsigned long long)v->st.metadata, permille_used(&v->st) / 10,
 			       permille_used(&v->st) % 10);
 		else
-			printf(" used_sectors= total_sectors= metadata_sectors= percent=");
-		printf(" chunk=%llu\n", (unsigned long long)v->chunk);
+			out(" used_sectors= total_sectors= metadata_sectors= percent=");
+		out(" chunk=%llu\n", (unsigned long long)v->chunk);
 		return;
 	}
-	printf("  %-16s cow %-16s %-9s", v->name, v->cow, v->state);
+	out("  %-16s cow %-16s %-9s", v->name, v->cow, v->state);
 	if (counted) {
 		human_size(v->st.used, used, sizeof used);
 		human_size(v->st.total, total, sizeof total);
-		printf(" used %s of %s (%u.%u%%)", used, total, permille_used(&v->st) / 10,
+		out(" used %s of %s (%u.%u%%)", used, total, permille_used(&v->st) / 10,
 		       permille_used(&v->st) % 10);
 	}
 	human_size(v->chunk, used, sizeof used);
-	printf(" chunk %s\n", used);
+	out(" chunk %s\n", used);
 }
 
 static const char *mode_word(enum wrap_mode m)
@@ -904,7 +898,7 @@ static int show_wrapper(int fd, const struct wrapper *wr, int parsable)
 	devno_path(wr->base_major, wr->base_minor, base, sizeof base);
 	human_size(wr->sectors, size, sizeof size);
 	if (!parsable)
-		printf("%s: %s, %s, %s%s, %zu snapshot%s\n", wr->top->name, base, size, mode_word(wr->mode),
+		out("%s: %s, %s, %s%s, %zu snapshot%s\n", wr->top->name, base, size, mode_word(wr->mode),
 		       wr->top->info.flags & DM_SUSPEND_FLAG ? " (SUSPENDED)" : "", wr->nsnaps,
 		       wr->nsnaps == 1 ? "" : "s");
 	if (wr->mode == MODE_MERGE) {
@@ -928,20 +922,22 @@ static int is_dup_name(const char *name)
 
 int cmd_show(int argc, char **argv)
 {
+	static const struct opt list[] = { { NULL, 'p', OPT_SHORT }, { "help", 'h', OPT_SHORT }, { 0 } };
 	int parsable = 0, c, fd, invalid = 0, shown = 0;
 	struct world w;
 	struct wrapper wr;
+	struct opts o;
 
-	optind = 0;
-	while ((c = getopt(argc, argv, "ph")) != -1) {
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
 		if (c == 'p')
 			parsable = 1;
 		else
 			return c == 'h' ? (usage_of("show"), EXIT_OK) : usage_of("show");
 	}
-	if (argc - optind > 1)
+	if (o.nargs > 1)
 		return usage_of("show");
-	const char *name = argc - optind == 1 ? argv[optind] : NULL;
+	const char *name = o.nargs == 1 ? o.args[0] : NULL;
 	fd = control();
 	if (scan_world(fd, &w))
 		return EXIT_FAIL;
@@ -957,7 +953,7 @@ int cmd_show(int argc, char **argv)
 				shown++;
 			}
 		if (!shown && !parsable)
-			printf("No wrapped devices\n");
+			out("No wrapped devices\n");
 		shown = 1;
 	}
 	world_free(&w);

@@ -1,5 +1,6 @@
 /*
- * unit.c - host tests of the pure functions of dm_ioctl.c.
+ * unit.c - host tests of the pure functions of dm_ioctl.c, and of util.c
+ * (formatting against the host's snprintf, options, numbers, files).
  *
  * One line per test (PASS: name / FAIL: name: why), then "N passed, N failed";
  * exits 1 if anything failed.  Kernel replies are crafted with the real
@@ -8,14 +9,20 @@
  * past the end.  Byte layouts assume a little-endian host, as the ABI does on
  * x86 and arm64.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../dm_ioctl.h"
+#include "../../util.h"
 #include "kernel_load.h"
 
 /* ---- the harness: one test = begin(), checks, end() ---- */
@@ -283,6 +290,13 @@ static struct dm_reply wire_reply(void)
 	}
 	memcpy(r.io, w.buf.b, w.len);
 	return r;
+}
+
+/* Ours to free: dm_reply_free() is for replies dm_ioctl.c allocated. */
+static void wire_free(struct dm_reply *r)
+{
+	free(r->io);
+	r->io = NULL;
 }
 
 /* ---- walking replies, with a bound so a looping decoder fails instead of hanging ---- */
@@ -594,7 +608,7 @@ static void test_status_normal(void)
 	check_str("2 type", k.t[1].type, "linear");
 	check_str("2 params", k.t[1].params, "");
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void test_status_no_table(void)
@@ -610,7 +624,7 @@ static void test_status_no_table(void)
 	begin("status: no table");
 	check_walk(&k, 0, 0);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /*
@@ -632,7 +646,7 @@ static void test_status_kernel_no_table(void)
 	check_int("deps of it", dm_deps_count(&r, &count), 0);
 	check_int("deps count", count, 0);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /* Three targets, one change to the wire, then expect n records and the last return. */
@@ -652,7 +666,7 @@ static void status_case(const char *title, void (*spoil)(const size_t at[3]), in
 	begin(title);
 	check_walk(&k, n, last);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void next_backwards(const size_t at[3])
@@ -745,7 +759,7 @@ static void test_status_unterminated(void)
 	begin("status: params not NUL-terminated");
 	check_walk(&k, 0, -EPROTO);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void test_status_short_buffer(void)
@@ -758,7 +772,7 @@ static void test_status_short_buffer(void)
 	if (!r.io)
 		exit(2);
 	expect("status: buffer smaller than the header", dm_next_target(&r, &t), -EPROTO);
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /* ---- LIST_DEVICES replies ---- */
@@ -777,7 +791,7 @@ static void test_names_empty(void)
 	begin("names: none (data_size == data_start)");
 	check_walk(&k, 0, 0);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 
 	wire_new();
 	wire_put("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
@@ -786,7 +800,7 @@ static void test_names_empty(void)
 	begin("names: none (one record with dev 0)");
 	check_walk(&k, 0, 0);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void test_names_one(void)
@@ -804,7 +818,7 @@ static void test_names_one(void)
 	check_int("major", k.name[0].major, 254);
 	check_int("minor", k.name[0].minor, 0);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void build_three_names(size_t at[3])
@@ -835,7 +849,7 @@ static void test_names_three(void)
 		check_int("minor", k.name[i].minor, want[i].minor);
 	}
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /* Three names, one change to the wire, then expect n records and the last return. */
@@ -852,7 +866,7 @@ static void names_case(const char *title, void (*spoil)(const size_t at[3]), int
 	begin(title);
 	check_walk(&k, n, last);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void name_next_beyond(const size_t at[3])
@@ -890,7 +904,7 @@ static void test_names_hostile(void)
 	begin("names: name not NUL-terminated");
 	check_walk(&k, 0, -EPROTO);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 
 	names_case("names: next beyond the end", name_next_beyond, 0, -EPROTO);
 	names_case("names: next 0 on the first ends the list", name_next_zero, 1, 0);
@@ -928,7 +942,7 @@ static void test_versions(void)
 			check_int("version", k.ver[i].version[j], want[i].v[j]);
 	}
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /* Three versions, one change to the wire, then expect n records and the last return. */
@@ -945,7 +959,7 @@ static void versions_case(const char *title, void (*spoil)(const size_t at[3]), 
 	begin(title);
 	check_walk(&k, n, last);
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void version_none(const size_t at[3])
@@ -1002,7 +1016,7 @@ static void deps_case(const char *title, uint32_t count, size_t n, int want)
 		}
 	}
 	end();
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 static void test_deps(void)
@@ -1019,7 +1033,7 @@ static void test_deps(void)
 	wire_put("\1\0\0\0", 4);
 	r = wire_reply();
 	expect("deps: data shorter than count and padding", dm_deps_count(&r, &count), -EPROTO);
-	dm_reply_free(&r);
+	wire_free(&r);
 }
 
 /* ---- snapshot status and table ---- */
@@ -1237,6 +1251,253 @@ static void test_info_from(void)
 	end();
 }
 
+/* ---- util.c: the host's snprintf is the oracle for fmt ---- */
+
+#define SAME_AS_SNPRINTF(...)                                                  \
+	do {                                                                   \
+		char got[256], want[256];                                      \
+		int n = fmt(got, sizeof got, __VA_ARGS__);                     \
+		int m = snprintf(want, sizeof want, __VA_ARGS__);              \
+		check_str(#__VA_ARGS__, got, want);                            \
+		check_int("length of " #__VA_ARGS__, n, m);                    \
+	} while (0)
+
+static void test_fmt_conversions(void)
+{
+	begin("fmt: every conversion dmsnap uses, as snprintf prints it");
+	SAME_AS_SNPRINTF("plain text");
+	SAME_AS_SNPRINTF("%s|%-16s|%16s|", "md2", "md2_snap", "x");
+	SAME_AS_SNPRINTF("[%-40.*s] [%.*s] [%.3s]", 7, "########", 0, "abc", "abcdef");
+	SAME_AS_SNPRINTF("%u %3u %03u %-4u|", 0u, 7u, 7u, 42u);
+	SAME_AS_SNPRINTF("%d %d %d %5d %-5d| %05d", 0, INT_MIN, INT_MAX, -42, -42, -42);
+	SAME_AS_SNPRINTF("%ld %ld %03ld.%03ld", LONG_MIN, LONG_MAX, 5L, 7L);
+	SAME_AS_SNPRINTF("%llu %llu %zu %lu", 0ULL, ULLONG_MAX, (size_t)SIZE_MAX, ULONG_MAX);
+	SAME_AS_SNPRINTF("%x %x %llx", 0u, 0xdeadbeefu, 0x600000ULL);
+	SAME_AS_SNPRINTF("%c%c %u.%u%% used", 'o', 'k', 81u, 5u);
+	SAME_AS_SNPRINTF("%*s|%-*s|", 6, "ab", 6, "cd");
+	SAME_AS_SNPRINTF("%s", "");
+	end();
+}
+
+static void test_fmt_truncates(void)
+{
+	char buf[8];
+
+	begin("fmt: truncates as snprintf does and returns the full length");
+	memset(buf, 'x', sizeof buf);
+	check_int("length", fmt(buf, 5, "%s-%u", "abcdef", 12u), 9);
+	check_str("kept", buf, "abcd");
+	check_int("byte after the NUL untouched", buf[5], 'x');
+	memset(buf, 'x', sizeof buf);
+	check_int("size 0: length", fmt(buf, 0, "%s", "abc"), 3);
+	check_int("size 0: buffer untouched", buf[0], 'x');
+	check_int("size 1: length", fmt(buf, 1, "%s", "abc"), 3);
+	check_str("size 1: empty", buf, "");
+	end();
+}
+
+/* A sink whose buffer is smaller than what goes through it. */
+static void test_sink_flushes(void)
+{
+	char small[3], got[200] = "";
+	int p[2];
+	ssize_t n;
+
+	begin("sink: a small buffer flushes to its fd in order, nothing lost");
+	if (pipe(p)) {
+		fail("pipe: %s", strerror(errno));
+		end();
+		return;
+	}
+	struct sink s = { small, sizeof small, 0, p[1] };
+	sink_printf(&s, "%s %u %-6s|", "snapshot", 12345u, "ab");
+	sink_printf(&s, "%s", "!");
+	sink_flush(&s);
+	close(p[1]);
+	n = read(p[0], got, sizeof got - 1);
+	close(p[0]);
+	got[n > 0 ? n : 0] = '\0';
+	check_str("written", got, "snapshot 12345 ab    |!");
+	check_u64("nothing left in the sink", s.len, 0);
+	end();
+}
+
+static void test_parse_u64(void)
+{
+	static const struct { const char *s; int r; uint64_t v; size_t used; } cases[] = {
+		{ "0", 0, 0, 1 },
+		{ "32", 0, 32, 2 },
+		{ "18446744073709551615", 0, UINT64_MAX, 20 },
+		{ "18446744073709551616", -ERANGE, 0, 0 },
+		{ "99999999999999999999", -ERANGE, 0, 0 },
+		{ "12ab", 0, 12, 2 },
+		{ "", -EINVAL, 0, 0 },
+		{ "-1", -EINVAL, 0, 0 },
+		{ "+1", -EINVAL, 0, 0 },
+		{ " 1", -EINVAL, 0, 0 },
+	};
+	char *stop;
+	uint64_t v;
+
+	begin("parse_u64: strict decimal, overflow refused");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		int r = parse_u64(cases[i].s, &stop, &v);
+		check_int(cases[i].s, r, cases[i].r);
+		if (r == 0) {
+			check_u64(cases[i].s, v, cases[i].v);
+			check_u64("digits used", (uint64_t)(stop - cases[i].s), cases[i].used);
+		}
+	}
+	end();
+}
+
+static void test_mem(void)
+{
+	char *p, *q;
+
+	begin("mem: grow keeps the content, strdup copies, free takes NULL");
+	if (!(p = mem_alloc(6))) {
+		fail("mem_alloc: %s", strerror(errno));
+		end();
+		return;
+	}
+	check_u64("16-byte aligned", (uintptr_t)p % 16, 0);
+	memcpy(p, "hello", 6);
+	if (!(p = mem_grow(p, 1 << 20))) {
+		fail("mem_grow: %s", strerror(errno));
+		end();
+		return;
+	}
+	p[(1 << 20) - 1] = 'z';
+	check_str("content after growing", p, "hello");
+	q = mem_strdup(p);
+	check_str("copy", q, "hello");
+	check_int("a copy, not the same block", q != p, 1);
+	mem_free(p);
+	mem_free(q);
+	mem_free(NULL);
+	check_int("absurd size refused", mem_alloc(SIZE_MAX - 8) == NULL, 1);
+	end();
+}
+
+static int make_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int count_entry(const char *name, void *arg)
+{
+	int *n = arg;
+
+	(*n)++;
+	return !strcmp(name, "stop") ? 7 : 0;
+}
+
+static void test_files(void)
+{
+	char dir[] = "/tmp/dmsnap-unit.XXXXXX", path[64], line[8], *all;
+	static char big[10000];
+	size_t len;
+	int fd, n = 0;
+
+	begin("files: read_line_file, read_all past one page, each_entry");
+	if (!mkdtemp(dir)) {
+		fail("mkdtemp: %s", strerror(errno));
+		end();
+		return;
+	}
+	snprintf(path, sizeof path, "%s/a", dir);
+	make_file(path, "4096\nmore\n", 10);
+	check_int("read_line_file", read_line_file(path, line, sizeof line), 1);
+	check_str("first line", line, "4096");
+	check_int("no file", read_line_file("/nonexistent/x", line, sizeof line), 0);
+	memset(big, 'b', sizeof big);
+	big[sizeof big - 1] = 'e';
+	snprintf(path, sizeof path, "%s/b", dir);
+	make_file(path, big, sizeof big);
+	fd = open(path, O_RDONLY);
+	all = read_all(fd, &len);
+	close(fd);
+	check_u64("read_all length", len, sizeof big);
+	check_int("read_all last byte", all ? all[sizeof big - 1] : 0, 'e');
+	check_int("read_all terminates", all ? all[sizeof big] : 1, 0);
+	mem_free(all);
+	check_int("each_entry: . and .. skipped", each_entry(dir, count_entry, &n), 0);
+	check_int("entries", n, 2);
+	snprintf(path, sizeof path, "%s/stop", dir);
+	make_file(path, "", 0);
+	n = 0;
+	check_int("each_entry returns fn's non-zero", each_entry(dir, count_entry, &n), 7);
+	check_int("missing directory", each_entry("/nonexistent", count_entry, &n), -ENOENT);
+	for (const char *f = "a\0b\0stop\0"; *f; f += strlen(f) + 1) {
+		snprintf(path, sizeof path, "%s/%s", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+	end();
+}
+
+/* get_opt over argv; the keys (with values) and operands, as one string. */
+static int run_opts(const struct opt *list, int argc, char **argv, char *got, size_t size)
+{
+	struct opts o;
+	int c, len = 0, saved = dup(2), null = open("/dev/null", O_WRONLY);
+
+	dup2(null, 2);  /* the error lines are for users, not for this log */
+	close(null);
+	opts_start(&o, list, argv);
+	while ((c = get_opt(&o, argc, argv)) != -1) {
+		len += snprintf(got + len, size - (size_t)len, "%c%s%s ", c, o.arg ? "=" : "", o.arg ? o.arg : "");
+		if (c == '?')
+			break;
+	}
+	for (int i = 0; c != '?' && i < o.nargs; i++)
+		len += snprintf(got + len, size - (size_t)len, "[%s]", o.args[i]);
+	dup2(saved, 2);
+	close(saved);
+	return c;
+}
+
+static void test_opts(void)
+{
+	static const struct opt list[] = {
+		{ NULL, 'c', OPT_SHORT | OPT_ARG }, { "transient", 'n', OPT_SHORT }, { NULL, 'v', OPT_SHORT },
+		{ "force", 'f', 0 }, { "mount", 'm', OPT_ARG }, { "inactive", 'i', 0 },
+		{ "interval", 'I', OPT_ARG }, { 0 } };
+	static const struct { const char *args, *want; } cases[] = {
+		{ "md2 /dev/vdc", "[md2][/dev/vdc]" },
+		{ "-nv -c 16 md2 --force /dev/vdc -c32", "n v c=16 f c=32 [md2][/dev/vdc]" },
+		{ "--mount=/mnt/a --mount /mnt/b -vc8", "m=/mnt/a m=/mnt/b v c=8 " },
+		{ "--trans --inac --inter=5", "n i I=5 " },
+		{ "a -- -n --force -", "[a][-n][--force][-]" },
+		{ "- -v", "v [-]" },
+		{ "--in", "? " },
+		{ "--bogus a", "? " },
+		{ "-x", "? " },
+		{ "-nx", "n ? " },
+		{ "--force=yes", "? " },
+		{ "--mount", "? " },
+		{ "a -c", "? " },
+	};
+
+	begin("get_opt: getopt_long's forms, operands anywhere, errors");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char copy[128], *argv[16] = { "snap" }, got[256] = "";
+		int argc = 1;
+		snprintf(copy, sizeof copy, "%s", cases[i].args);
+		for (char *w = strtok(copy, " "); w && argc < 15; w = strtok(NULL, " "))
+			argv[argc++] = w;
+		run_opts(list, argc, argv, got, sizeof got);
+		check_str(cases[i].args, got, cases[i].want);
+	}
+	end();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1268,6 +1529,13 @@ int main(void)
 	test_devno();
 	test_dev_encoding();
 	test_info_from();
+	test_fmt_conversions();
+	test_fmt_truncates();
+	test_sink_flushes();
+	test_parse_u64();
+	test_mem();
+	test_files();
+	test_opts();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;
 }
