@@ -59,6 +59,18 @@ static int read_count(const char **f, va_list *ap)
 	return n;
 }
 
+/* The argument of a %d, %u or %x with `size` l's (or a z), as magnitude and sign. */
+static unsigned long long number_arg(va_list *ap, char conv, int size, int *neg)
+{
+	long long v;
+
+	if (conv != 'd')
+		return size > 1 ? va_arg(*ap, unsigned long long) : size ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned);
+	v = size > 1 ? va_arg(*ap, long long) : size ? va_arg(*ap, long) : va_arg(*ap, int);
+	*neg = v < 0;
+	return *neg ? -(unsigned long long)v : (unsigned long long)v;
+}
+
 /* va_list travels by pointer so that the helpers can take arguments from it. */
 static void format(struct sink *s, const char *f, va_list *ap)
 {
@@ -81,51 +93,47 @@ static void format(struct sink *s, const char *f, va_list *ap)
 		for (; *f == 'l' || *f == 'z'; f++)
 			size++;
 
-		char num[24], *p = num + sizeof num, conv = *f++;
-		const char *str = p;
-		unsigned long long v;
+		char num[24], *digit = num + sizeof num, conv = *f++;
+		const char *str, *end = digit;
+		unsigned long long v, base = conv == 'x' ? 16 : 10;
 		switch (conv) {
 		case 's':
 			str = va_arg(*ap, const char *);
-			p = (char *)str + (prec < 0 ? strlen(str) : strnlen(str, (size_t)prec));
+			end = str + (prec < 0 ? strlen(str) : strnlen(str, (size_t)prec));
 			zero = 0;
 			break;
 		case 'c':
 			num[0] = (char)va_arg(*ap, int);
 			str = num;
-			p = num + 1;
+			end = num + 1;
 			break;
 		case 'd':
 		case 'u':
 		case 'x':
-			if (conv != 'd')
-				v = size > 1 ? va_arg(*ap, unsigned long long) : size ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned);
-			else if ((long long)(v = (unsigned long long)(size > 1 ? va_arg(*ap, long long) : size ? va_arg(*ap, long) : va_arg(*ap, int))) < 0)
-				v = -v, neg = 1;
+			v = number_arg(ap, conv, size, &neg);
 			do
-				*--p = "0123456789abcdef"[v % (conv == 'x' ? 16 : 10)];
-			while (v /= (conv == 'x' ? 16 : 10));
+				*--digit = "0123456789abcdef"[v % base];
+			while (v /= base);
 			if (neg && zero) {
 				put(s, "-", 1);  /* -007: the sign goes before the zeros */
 				width--;
 			} else if (neg) {
-				*--p = '-';
+				*--digit = '-';
 			}
-			str = p;
-			p = num + sizeof num;
+			str = digit;
 			break;
 		case '%':
 			str = "%";
-			p = (char *)str + 1;
+			end = str + 1;
 			break;
 		default:
 			return;  /* not ours: the format attribute keeps these out */
 		}
 		if (!left)
-			pad(s, zero ? '0' : ' ', width - (p - str));
-		put(s, str, (size_t)(p - str));
+			pad(s, zero ? '0' : ' ', width - (end - str));
+		put(s, str, (size_t)(end - str));
 		if (left)
-			pad(s, ' ', width - (p - str));
+			pad(s, ' ', width - (end - str));
 	}
 }
 

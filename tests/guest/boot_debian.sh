@@ -4,7 +4,10 @@
 # scripts/local-top/dmsnap and "wrap md2 /dev/md2" in /etc/dmsnap.conf: udev and
 # mdadm assemble md2, the hook wraps it, initramfs-tools mounts root=UUID=(md2's
 # XFS) through /dev/mapper/md2 and runs the root's /sbin/init, which runs boot2 here.
-# boots: 2
+# Boot 3 boots the same image with vdb blank: md2 is missing a member, so mdadm
+# leaves it inactive; the hook waits for the moment mdadm's last resort would
+# start it degraded, starts it, and wraps it.
+# boots: 3
 # timeout: 200
 
 . /tests/boot_root.sh
@@ -13,11 +16,14 @@ boot1() {
 	make_root # its "md2 xfs uuid" line gives boot 2 root=UUID=, as Debian's installer does
 }
 
+# no_debian_image: true (after a SKIP) when the host could not build the image.
+no_debian_image() {
+	grep -qw dmsnap.nodebian /proc/cmdline || return 1
+	skip "root through initramfs-tools" "the host could not build the image (its SKIP line says why)"
+}
+
 boot2() {
-	if grep -qw dmsnap.nodebian /proc/cmdline; then
-		skip "root through initramfs-tools" "the host could not build the image (its SKIP line says why)"
-		return
-	fi
+	no_debian_image && return
 	root_through_wrapper
 	contains "the hook ran from local-top" "$(dmesg)" 'dmsnap-boot: root on /dev/mapper/md2, wrapping /dev/md2'
 	# After a coldplug in the initramfs (boot_debian.host), with 54-dmsnap.rules:
@@ -42,6 +48,27 @@ boot2() {
 	sync
 	ok "mount the snapshot" mount -o ro,nouuid /dev/mapper/md2_snap /mnt/s || return
 	assert_eq "snapshot holds the snapshot-time marker" "$(cat /mnt/s/data/marker)" snapshot-time
+	umount /mnt/s
+	bounded "drop" 60 dmsnap drop md2
+}
+
+# Degraded: root still comes through the wrapper, and snapshots work.
+boot3() {
+	no_debian_image && return
+	root_through_wrapper
+	assert_eq "md2 runs degraded (vdb is blank)" "$(cat /sys/block/md2/md/degraded 2>&1)" 1
+	contains "the hook waited for mdadm's last resort" "$(dmesg)" \
+		'dmsnap-boot: md2: /dev/md2 is missing members; as mdadm would, waiting until'
+	contains "the hook started md2 degraded" "$(dmesg)" 'dmsnap-boot: md2: started /dev/md2 degraded'
+	dmesg | grep 'dmsnap-boot: md2: .*degraded' | sed 's/^/show: boot_debian: /'
+	mkdir -p /mnt/s
+	echo degraded-snapshot >/data/marker
+	sync
+	bounded "snap of the degraded running root" 60 dmsnap snap md2 /dev/vdc || return
+	echo after-degraded-snapshot >/data/marker
+	sync
+	ok "mount the snapshot" mount -o ro,nouuid /dev/mapper/md2_snap /mnt/s || return
+	assert_eq "snapshot of the degraded root holds its marker" "$(cat /mnt/s/data/marker)" degraded-snapshot
 	umount /mnt/s
 	bounded "drop" 60 dmsnap drop md2
 }
