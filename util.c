@@ -369,7 +369,7 @@ static int long_opt(struct opts *o, int argc, char **argv, char *word)
 	const struct opt *hit = NULL;
 	int len = (int)strcspn(word, "="), found = 0;
 
-	for (const struct opt *p = o->list; p->key; p++) {
+	for (const struct opt *p = o->list; p->key && len; p++) {  /* "--=x" names nothing */
 		if (!p->name || strncmp(p->name, word, (size_t)len))
 			continue;
 		if (!p->name[len]) {

@@ -1481,6 +1481,7 @@ static void test_opts(void)
 		{ "-x", "? " },
 		{ "-nx", "n ? " },
 		{ "--force=yes", "? " },
+		{ "--=x", "? " },
 		{ "--mount", "? " },
 		{ "a -c", "? " },
 	};
