@@ -139,27 +139,34 @@ int read_cow_header(int fd, struct cow_header *h)
 	return 0;
 }
 
+/* KEY's value in the KEY=VALUE lines of text (a uevent file), cut at its line's end. */
+static char *line_value(char *text, const char *key)
+{
+	size_t n = strlen(key);
+	char *line = text;
+
+	while (line) {
+		if (!strncmp(line, key, n)) {
+			line[n + strcspn(line + n, "\n")] = '\0';
+			return line + n;
+		}
+		if ((line = strchr(line, '\n')))
+			line++;
+	}
+	return NULL;
+}
+
 /* A user-facing name for a device number: /dev/mapper/NAME, /dev/KNAME or MAJ:MIN. */
 int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
 	char sys[96], text[1024], *name;
-	int fd;
-	ssize_t n;
 
 	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
 	if (read_line_file(sys, text, sizeof text))
 		return fmt(buf, size, "%s/%s", DM_DIR, text);
 	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
-	if ((fd = open(sys, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, text, sizeof text - 1);
-		close(fd);
-		text[n > 0 ? n : 0] = '\0';
-		for (name = text; name; name = strchr(name, '\n') ? strchr(name, '\n') + 1 : NULL)
-			if (!strncmp(name, "DEVNAME=", 8)) {
-				name[8 + strcspn(name + 8, "\n")] = '\0';
-				return fmt(buf, size, "/dev/%s", name + 8);
-			}
-	}
+	if (read_small_file(sys, text, sizeof text) && (name = line_value(text, "DEVNAME=")))
+		return fmt(buf, size, "/dev/%s", name);
 	return fmt(buf, size, "%u:%u", major, minor);
 }
 

@@ -269,7 +269,7 @@ int parse_u64(const char *s, char **end, uint64_t *v)
 	return 0;
 }
 
-int read_line_file(const char *path, char *buf, size_t size)
+int read_small_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -281,6 +281,13 @@ int read_line_file(const char *path, char *buf, size_t size)
 	if (n < 0)
 		return 0;
 	buf[n] = '\0';
+	return 1;
+}
+
+int read_line_file(const char *path, char *buf, size_t size)
+{
+	if (!read_small_file(path, buf, size))
+		return 0;
 	buf[strcspn(buf, "\n")] = '\0';
 	return 1;
 }

@@ -41,7 +41,9 @@ char *mem_strdup(const char *s);
 /* Strict unsigned decimal: a digit first, no sign, no overflow (-ERANGE). */
 int parse_u64(const char *s, char **end, uint64_t *v);
 
-/* A small file's first size - 1 bytes, NUL-terminated, cut at the first newline. */
+/* A small file's first size - 1 bytes, NUL-terminated; 0 if it cannot be read. */
+int read_small_file(const char *path, char *buf, size_t size);
+/* The same, cut at the first newline. */
 int read_line_file(const char *path, char *buf, size_t size);
 /* All of fd, NUL-terminated, in mem_alloc'd memory; NULL with errno set. */
 char *read_all(int fd, size_t *len);
