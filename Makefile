@@ -16,7 +16,7 @@ dmsnap: $(OBJS)
 	@echo "dmsnap: `wc -c < $@` bytes, static"
 
 # The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE (faults.c).
-dmsnap-faults: $(SRCS) faults.c dm_ioctl.h dmsnap.h util.h
+dmsnap-faults: $(SRCS) faults.c faults.h dm_ioctl.h dmsnap.h util.h
 	$(CC) $(CFLAGS) -DDMSNAP_FAULTS $(LDFLAGS) -o $@ $(SRCS) faults.c
 
 .c.o:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dmsnap.h"
+#include "faults.h"
 
 #ifndef DMSNAP_VERSION
 #define DMSNAP_VERSION "0.1"

@@ -149,9 +149,6 @@ int cmd_unwrap(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
-/* faults.c (make dmsnap-faults only): DMSNAP_FAIL and DMSNAP_TRACE */
-void faults_install(void);
-
 /* merge.c: rollback and repair */
 int cmd_merge(int argc, char **argv);
 int cmd_recover(int argc, char **argv);

@@ -7,14 +7,19 @@
  *   DMSNAP_FAIL=CMD#K:ACTION  or on the K-th ioctl of one kind (DM_DEV_SUSPEND#2)
  * ACTION is an errno (EIO, EBUSY, ENOMEM, EINVAL, ENXIO, EPERM or a number):
  * that ioctl fails without being issued; or "kill": SIGKILL before it.
+ *   DMSNAP_PAUSE=STEP:PATH  see faults.h
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dmsnap.h"
+#include "faults.h"
 
 static unsigned seen, seen_kind, fail_at;
 static char fail_kind[32];
@@ -71,4 +76,20 @@ void faults_install(void)
 	}
 	if (trace || fail_at)
 		dm_ioctl_hook = hook;
+}
+
+/* Holds the process at step until the test removes the pause file. */
+void fault_pause(const char *step)
+{
+	const char *spec = getenv("DMSNAP_PAUSE"), *colon;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int fd;
+
+	if (!spec || !(colon = strchr(spec, ':')) || strlen(step) != (size_t)(colon - spec) ||
+	    strncmp(spec, step, strlen(step)))
+		return;
+	if ((fd = open(colon + 1, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0)
+		close(fd);
+	for (int i = 0; i < 12000 && access(colon + 1, F_OK) == 0; i++)
+		nanosleep(&tick, NULL);
 }

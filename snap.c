@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dmsnap.h"
+#include "faults.h"
 
 #define DEFAULT_CHUNK   32       /* sectors, as the walkthrough and LVM use */
 #define MAX_CHUNK       (1u << 21)  /* the kernel's limit: INT_MAX bytes */
@@ -739,8 +740,10 @@ int take_snapshot(int fd, struct snap_plan *p)
 		return r;
 
 	/* act: signals wait until the state is consistent again */
+	fault_pause("cow-checked");
 	if (!p->no_sync)
 		sync_before_freeze(p);
+	fault_pause("synced");
 	prepare_window(&saved);
 	if ((r = stage_snap(fd, p, &snap_info))) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
