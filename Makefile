@@ -1,32 +1,35 @@
 .POSIX:
-# dmsnap: one static binary.  musl-gcc when present, else cc -static.
-CC = `command -v musl-gcc || echo cc`
+# dmsnap: one static binary, built with musl (apt-get install musl-tools).
+CC = musl-gcc
 CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
 PREFIX = /usr/local
 DESTDIR =
-SRCS = dmsnap.c snap.c backup.c merge.c probe.c dm_ioctl.c util.c
-OBJS = dmsnap.o snap.o backup.o merge.o probe.o dm_ioctl.o util.o
+SRCS = dmsnap.c dmsetup.c snap.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c util.c
+OBJS = dmsnap.o dmsetup.o snap.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o util.o
+HDRS = backup.h cli.h device.h dm_ioctl.h dmsetup.h faults.h merge.h probe.h show.h snap.h targets.h util.h window.h world.h
 
 all: dmsnap
 
 dmsnap: $(OBJS)
-	@command -v musl-gcc >/dev/null || echo "note: musl-gcc not found (apt-get install musl-tools); linking with cc -static"
 	$(CC) $(LDFLAGS) -o $@ $(OBJS)
 	@echo "dmsnap: `wc -c < $@` bytes, static"
 
-# The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE (faults.c).
-dmsnap-faults: $(SRCS) faults.c faults.h dm_ioctl.h dmsnap.h util.h
+# The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE / DMSNAP_PAUSE (faults.c).
+dmsnap-faults: $(SRCS) faults.c $(HDRS)
 	$(CC) $(CFLAGS) -DDMSNAP_FAULTS $(LDFLAGS) -o $@ $(SRCS) faults.c
 
 .c.o:
 	$(CC) $(CFLAGS) -c $<
 
-$(OBJS): dm_ioctl.h util.h
-dmsnap.o snap.o backup.o merge.o probe.o: dmsnap.h
+$(OBJS): $(HDRS)
 
 check: dmsnap dmsnap-faults
 	tests/check
+
+# The host unit tests alone: seconds, no guest.
+unit:
+	tests/check --unit-only
 
 demo: dmsnap
 	tests/guest/run tests/guest/demo.sh
@@ -58,4 +61,4 @@ install: dmsnap
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
 
-.PHONY: all check demo bench fuzz install clean
+.PHONY: all check unit demo bench fuzz install clean

@@ -20,7 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dmsnap.h"
+#include <getopt.h>
+#include <stdio.h>
+
+#include "backup.h"
+#include "cli.h"
+#include "device.h"
+#include "snap.h"
+#include "util.h"
+#include "world.h"
 
 #define FIRST_WARN_PERCENT 80
 #define WARN_STEP_PERCENT  5
@@ -123,12 +131,12 @@ struct run_state {
 static int make_mount_dir(struct run_state *rs)
 {
 	if (rs->p.mount_dir) {
-		fmt(rs->dir, sizeof rs->dir, "%s", rs->p.mount_dir);
+		snprintf(rs->dir, sizeof rs->dir, "%s", rs->p.mount_dir);
 		return EXIT_OK;
 	}
-	fmt(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p.snapname);
+	snprintf(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p.snapname);
 	if (!mkdtemp(rs->dir)) {
-		fmt(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p.snapname);
+		snprintf(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p.snapname);
 		if (!mkdtemp(rs->dir))
 			return fail(errno, "make a mount point under /run or /tmp:");
 	}
@@ -142,10 +150,10 @@ static int mount_snapshot(struct run_state *rs)
 	const char *type;
 	int fd;
 
-	fmt(rs->dev, sizeof rs->dev, "%s/%s", DM_DIR, rs->p.snapname);
+	snprintf(rs->dev, sizeof rs->dev, "%s/%s", DM_DIR, rs->p.snapname);
 	if ((fd = open(rs->dev, O_RDONLY | O_CLOEXEC)) < 0)
 		return fail(errno, "open %s:", rs->dev);
-	type = find_fstype(fd, rs->p.snap_t.length << DM_SECTOR_SHIFT);
+	type = find_fstype(fd, rs->p.snap_line.t.length << DM_SECTOR_SHIFT);
 	close(fd);
 	if (!type)
 		return fail(0, "%s: no filesystem dmsnap knows how to mount (xfs, ext2/3/4, btrfs, f2fs, vfat, iso9660, squashfs); use 'dmsnap snap' and mount it yourself",
@@ -169,7 +177,7 @@ static char **with_env(char vars[][300], size_t nvars)
 
 	while (environ[n])
 		n++;
-	if (!(env = mem_alloc((n + nvars + 1) * sizeof *env)))
+	if (!(env = malloc((n + nvars + 1) * sizeof *env)))
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		for (j = 0; j < nvars && strncmp(environ[i], vars[j], strcspn(vars[j], "=") + 1); j++)
@@ -188,16 +196,16 @@ static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_
 	char vars[3][300], **env;
 	pid_t pid;
 
-	out_flush();
+	fflush(stdout);
 	if ((pid = fork()) != 0)
 		return pid;
 	handle_stop_signals(SIG_DFL);
 	handle(SIGCHLD, SIG_DFL);
 	handle(SIGALRM, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	fmt(vars[0], sizeof vars[0], "DMSNAP_MOUNT=%s", rs->dir);
-	fmt(vars[1], sizeof vars[1], "DMSNAP_DEVICE=%s", rs->dev);
-	fmt(vars[2], sizeof vars[2], "DMSNAP_ORIGIN=%s", rs->p.name);
+	snprintf(vars[0], sizeof vars[0], "DMSNAP_MOUNT=%s", rs->dir);
+	snprintf(vars[1], sizeof vars[1], "DMSNAP_DEVICE=%s", rs->dev);
+	snprintf(vars[2], sizeof vars[2], "DMSNAP_ORIGIN=%s", rs->p.name);
 	if ((env = with_env(vars, 3)))
 		execvpe(cmd[0], cmd, env);
 	errf("dmsnap: run %s: %s\n", cmd[0], strerror(errno));
@@ -263,18 +271,21 @@ int cmd_run(int argc, char **argv)
 	struct run_state rs = { 0 };
 	struct usage_watch u = { FIRST_WARN_PERCENT, 0, 0 };
 	sigset_t none, all;
-	int dashes = 1, fd, r, code = EXIT_FAIL;
+	int dashes = 1, help, fd, r, code = EXIT_FAIL;
 	pid_t pid;
 
 	while (dashes < argc && strcmp(argv[dashes], "--"))
 		dashes++;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return show_help();
 	if (dashes >= argc - 1) {
 		errf("dmsnap: run: give the backup command after '--'\n");
-		return usage_of("run");
+		return usage_error();
 	}
-	if ((r = parse_snap_args(dashes, argv, &rs.p)))
+	if ((r = parse_snap_args(dashes, argv, &rs.p, &help)) || help)
 		return r;
-	fd = control();
+	if ((fd = need_control()) < 0)
+		return EXIT_FAIL;
 	/* Caught from here on: a stop signal tears down instead of leaving a snapshot behind. */
 	handle_stop_signals(on_signal);
 	handle(SIGCHLD, on_child);
@@ -306,90 +317,124 @@ int cmd_run(int argc, char **argv)
 
 /* ---- watch ---- */
 
-int cmd_watch(int argc, char **argv)
+/* Each snapshot's thresholds, by name: a new snapshot starts fresh. */
+struct watched {
+	char name[DM_NAME_LEN];
+	struct usage_watch u;
+};
+
+static struct usage_watch *watch_of(struct watched **list, size_t *n, const char *snap, unsigned warn_at)
 {
-	static const struct opt list[] = {
-		{ "warn", 'w', OPT_ARG }, { "once", 'o', 0 }, { "interval", 'i', OPT_ARG },
-		{ "help", 'h', OPT_SHORT }, { 0 } };
-	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5;
-	int once = 0, c, fd, r;
-	struct opts o;
-	uint64_t v;
+	struct watched *more;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*list)[i].name, snap))
+			return &(*list)[i].u;
+	if (!(more = realloc(*list, (*n + 1) * sizeof *more)))
+		return NULL;
+	*list = more;
+	snprintf(more[*n].name, sizeof more[*n].name, "%s", snap);
+	more[*n].u = (struct usage_watch){ warn_at, 0, 0 };
+	return &more[(*n)++].u;
+}
+
+/* One look at every snapshot of wr: a line each, warnings past thresholds; 1 if one is invalid. */
+static int watch_round(const struct wrapper *wr, struct watched **list, size_t *n, unsigned warn_at)
+{
+	struct dm_snap_status st;
+	int invalid = 0;
+
+	for (size_t i = 0; i < wr->nsnaps; i++) {
+		const struct dev *d = wr->snaps[i];
+		struct usage_watch *u = watch_of(list, n, d->name, warn_at);
+		if (!u || !d->status || dm_parse_snap_status(d->status, &st) < 0)
+			continue;
+		unsigned pm = permille_used(&st);
+		if (st.state == DM_SNAP_ACTIVE)
+			printf("%s: %u.%u%% used (%llu of %llu sectors)\n", d->name, pm / 10, pm % 10,
+			       (unsigned long long)st.used, (unsigned long long)st.total);
+		else
+			printf("%s: %s\n", d->name, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
+		fflush(stdout);
+		check_usage(d->name, &st, u);
+		invalid |= u->invalid;
+	}
+	return invalid;
+}
+
+static int parse_watch_number(const char *arg, unsigned max, unsigned *v)
+{
+	uint64_t x;
 	char *end;
 
-	opts_start(&o, list, argv);
-	while ((c = get_opt(&o, argc, argv)) != -1) {
+	if (parse_u64(arg, &end, &x) || *end || x == 0 || x > max)
+		return -EINVAL;
+	*v = (unsigned)x;
+	return 0;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct option list[] = {
+		{ "warn", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5;
+	int once = 0, c, fd, r = EXIT_OK;
+	struct watched *watched = NULL;
+	size_t nwatched = 0;
+
+	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			if (parse_u64(o.arg, &end, &v) || *end || v == 0 || v > 100) {
+			if (parse_watch_number(optarg, 100, &warn_at)) {
 				errf("dmsnap: watch: --warn takes a percentage from 1 to 100\n");
 				return EXIT_USAGE;
 			}
-			warn_at = (unsigned)v;
 			break;
 		case 'i':
-			if (parse_u64(o.arg, &end, &v) || *end || v == 0 || v > 3600) {
+			if (parse_watch_number(optarg, 3600, &interval)) {
 				errf("dmsnap: watch: --interval takes seconds from 1 to 3600\n");
 				return EXIT_USAGE;
 			}
-			interval = (unsigned)v;
 			break;
 		case 'o': once = 1; break;
-		case 'h': usage_of("watch"); return EXIT_OK;
-		default: return usage_of("watch");
+		case 'h': return show_help();
+		default: return usage_error();
 		}
 	}
-	if (o.nargs != 1)
-		return usage_of("watch");
-	const char *name = o.args[0];
-	struct usage_watch u[MAX_SNAPS];
-	char last[MAX_SNAPS][DM_NAME_LEN] = { { 0 } };
+	if (argc - optind != 1)
+		return usage_error();
+	const char *name = argv[optind];
 
-	fd = control();
+	if ((fd = need_control()) < 0)
+		return EXIT_FAIL;
 	handle_stop_signals(on_signal);
 	handle(SIGALRM, on_alarm);
-	for (size_t k = 0; !got_signal; k++) {
+	for (size_t k = 0; !got_signal && r == EXIT_OK; k++) {
 		struct world w;
 		struct wrapper wr;
-		struct dm_snap_status st;
+		char wait_name[DM_NAME_LEN];
 		uint32_t event_nr;
 
-		if (scan_world(fd, &w))
+		if (scan_or_fail(fd, &w))
 			return EXIT_FAIL;
-		if (find_wrapper(&w, name, &wr)) {
+		if ((r = wrapper_or_fail(&w, name, &wr))) {
 			world_free(&w);
-			return EXIT_FAIL;
+			break;
 		}
-		int invalid = 0;
-		for (size_t i = 0; i < wr.nsnaps; i++) {
-			const char *snap = wr.snaps[i]->name;
-			if (strcmp(last[i], snap)) {  /* a new snapshot in this slot: fresh thresholds */
-				fmt(last[i], sizeof last[i], "%s", snap);
-				u[i] = (struct usage_watch){ warn_at, 0, 0 };
-			}
-			if (read_snap_status(fd, snap, &st) < 0)
-				continue;
-			unsigned pm = permille_used(&st);
-			if (st.state == DM_SNAP_ACTIVE)
-				out("%s: %u.%u%% used (%llu of %llu sectors)\n", snap, pm / 10, pm % 10,
-				       (unsigned long long)st.used, (unsigned long long)st.total);
-			else
-				out("%s: %s\n", snap, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
-			out_flush();
-			check_usage(snap, &st, &u[i]);
-			invalid |= u[i].invalid;
-		}
-		const char *wait_on = wr.nsnaps ? wr.snaps[k % wr.nsnaps]->name : name;
-		event_nr = wr.nsnaps ? wr.snaps[k % wr.nsnaps]->info.event_nr : wr.top->info.event_nr;
-		char wait_name[DM_NAME_LEN];
-		fmt(wait_name, sizeof wait_name, "%s", wait_on);
+		int invalid = watch_round(&wr, &watched, &nwatched, warn_at);
+		const struct dev *on = wr.nsnaps ? wr.snaps[k % wr.nsnaps] : wr.top;
+		snprintf(wait_name, sizeof wait_name, "%s", on->name);
+		event_nr = on->info.event_nr;
+		wrapper_free(&wr);
 		world_free(&w);
 		if (invalid)
-			return EXIT_INVALID;
-		if (once)
-			return EXIT_OK;
-		if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
-			return dm_fail(r, DM_DEV_WAIT_CMD, wait_name);
+			r = EXIT_INVALID;
+		else if (once)
+			break;
+		else if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
+			r = dm_fail(r, DM_DEV_WAIT_CMD, wait_name);
 	}
-	return EXIT_OK;
+	free(watched);
+	return r;
 }

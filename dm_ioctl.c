@@ -326,109 +326,9 @@ int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor)
 	return 0;
 }
 
-int dm_parse_snap_status(const char *s, struct dm_snap_status *st)
-{
-	static const struct { const char *word; enum dm_snap_state state; } words[] = {
-		{ "Invalid", DM_SNAP_INVALID },
-		{ "Overflow", DM_SNAP_OVERFLOW },
-		{ "Merge failed", DM_SNAP_MERGE_FAILED },
-		{ "Unknown", DM_SNAP_UNKNOWN },
-	};
-	char *end;
-
-	memset(st, 0, sizeof *st);
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-		if (!strcmp(s, words[i].word)) {
-			st->state = words[i].state;
-			return 0;
-		}
-	if (parse_u64(s, &end, &st->used) || *end != '/' ||
-	    parse_u64(end + 1, &end, &st->total) || *end != ' ' ||
-	    parse_u64(end + 1, &end, &st->metadata) || *end)
-		return -EINVAL;
-	if (st->used > st->total || st->metadata > st->used)
-		return -EINVAL;
-	st->state = DM_SNAP_ACTIVE;
-	return 0;
-}
-
-/* Copies the i-th blank-separated word of s into buf: -ENOENT if absent, -E2BIG if too long. */
-static int word(const char *s, int i, char *buf, size_t size)
-{
-	for (;;) {
-		s += strspn(s, " \t");
-		size_t n = strcspn(s, " \t");
-		if (n == 0)
-			return -ENOENT;
-		if (i-- == 0) {
-			if (n >= size)
-				return -E2BIG;
-			memcpy(buf, s, n);
-			buf[n] = '\0';
-			return 0;
-		}
-		s += n;
-	}
-}
-
-/* Exactly n words? */
-static int has_words(const char *s, int n)
-{
-	char w[1];
-
-	return word(s, n - 1, w, sizeof w) != -ENOENT && word(s, n, w, sizeof w) == -ENOENT;
-}
-
-static int word_u64(const char *s, int i, uint64_t *v)
-{
-	char buf[24], *end;
-
-	if (word(s, i, buf, sizeof buf) || parse_u64(buf, &end, v) || *end)
-		return -EINVAL;
-	return 0;
-}
-
-static int word_devno(const char *s, int i, uint32_t *major, uint32_t *minor)
-{
-	char buf[24];
-
-	if (word(s, i, buf, sizeof buf))
-		return -EINVAL;
-	return dm_parse_devno(buf, major, minor);
-}
-
-/* "<origin> <cow> <P|PO|N> <chunk>" with devices as major:minor. */
-int dm_parse_snap_table(const char *params, struct dm_snap_table *t)
-{
-	char mode[4];
-
-	if (!has_words(params, 4) || word_devno(params, 0, &t->origin_major, &t->origin_minor) ||
-	    word_devno(params, 1, &t->cow_major, &t->cow_minor) || word(params, 2, mode, sizeof mode) ||
-	    word_u64(params, 3, &t->chunk))
-		return -EINVAL;
-	if (strcmp(mode, "P") && strcmp(mode, "PO") && strcmp(mode, "N"))
-		return -EINVAL;
-	strcpy(t->mode, mode);
-	return 0;
-}
-
-/* "<dev> <offset>" of a linear target, the device as major:minor. */
-int dm_parse_linear(const char *params, uint32_t *major, uint32_t *minor, uint64_t *offset)
-{
-	if (!has_words(params, 2) || word_devno(params, 0, major, minor) || word_u64(params, 1, offset))
-		return -EINVAL;
-	return 0;
-}
-
-/* The device a snapshot, snapshot-origin or snapshot-merge line starts with. */
-int dm_first_devno(const char *params, uint32_t *major, uint32_t *minor)
-{
-	return word_devno(params, 0, major, minor);
-}
-
 void dm_reply_free(struct dm_reply *r)
 {
-	mem_free(r->io);
+	free(r->io);
 	memset(r, 0, sizeof *r);
 }
 
@@ -485,7 +385,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 {
 	memset(out, 0, sizeof *out);
 	for (size_t size = REPLY_FIRST_SIZE; size <= REPLY_MAX_SIZE; size *= 2) {
-		struct dm_ioctl *io = mem_alloc(size);
+		struct dm_ioctl *io = calloc(1, size);
 		int r;
 
 		if (!io)
@@ -495,7 +395,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 			r = call(fd, cmd, io);
 		}
 		if (r) {
-			mem_free(io);
+			free(io);
 			return r;
 		}
 		if (!(io->flags & DM_BUFFER_FULL_FLAG)) {
@@ -503,7 +403,7 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 			out->size = size;
 			return 0;
 		}
-		mem_free(io);
+		free(io);
 	}
 	return -ENOBUFS;
 }
@@ -586,7 +486,7 @@ int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int r
 	}
 	if (n > UINT32_MAX)
 		return -E2BIG;
-	if (!(io = mem_alloc(cap)))
+	if (!(io = calloc(1, cap)))
 		return -ENOMEM;
 	if ((r = prepare(io, cap, name)) == 0) {
 		len = dm_encode_targets((char *)io + sizeof *io, cap - sizeof *io, t, n);
@@ -598,7 +498,7 @@ int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int r
 		io->flags = readonly ? DM_READONLY_FLAG : 0;
 		r = call(fd, DM_TABLE_LOAD_CMD, io);
 	}
-	mem_free(io);
+	free(io);
 	return r;
 }
 

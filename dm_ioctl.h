@@ -168,21 +168,6 @@ struct dm_reply {
 	int done;
 };
 
-/* Snapshot status: "<used>/<total> <metadata>" in sectors, or a word. */
-enum dm_snap_state { DM_SNAP_ACTIVE, DM_SNAP_INVALID, DM_SNAP_OVERFLOW, DM_SNAP_MERGE_FAILED, DM_SNAP_UNKNOWN };
-struct dm_snap_status {
-	enum dm_snap_state state;
-	uint64_t used, total, metadata;  /* valid when state is DM_SNAP_ACTIVE */
-};
-
-/* Parameters of a snapshot or snapshot-merge table line as the kernel prints them. */
-struct dm_snap_table {
-	uint32_t origin_major, origin_minor;
-	uint32_t cow_major, cow_minor;
-	char mode[3];          /* "P", "PO" or "N" */
-	uint64_t chunk;        /* sectors */
-};
-
 /* ---- pure functions: no kernel, testable on the host ---- */
 
 int dm_check_name(const char *name);
@@ -198,10 +183,6 @@ void dm_decode_dev(uint64_t dev, uint32_t *major, uint32_t *minor);
 uint64_t dm_encode_dev(uint32_t major, uint32_t minor);
 void dm_info_from(const struct dm_ioctl *io, struct dm_info *info);
 const char *dm_cmd_name(enum dm_cmd cmd);
-int dm_parse_snap_status(const char *s, struct dm_snap_status *st);
-int dm_parse_snap_table(const char *params, struct dm_snap_table *t);
-int dm_parse_linear(const char *params, uint32_t *major, uint32_t *minor, uint64_t *offset);
-int dm_first_devno(const char *params, uint32_t *major, uint32_t *minor);
 int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor);
 void dm_reply_free(struct dm_reply *r);
 
@@ -223,7 +204,7 @@ int dm_list_versions(int fd, struct dm_reply *r);
 int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *info);
 
 /*
- * Tests only (make FAULTS=1 sets it): called before every ioctl; a non-zero
+ * Tests only (dmsnap-faults sets it): called before every ioctl; a non-zero
  * return (-errno) fails that ioctl without issuing it.
  */
 extern int (*dm_ioctl_hook)(enum dm_cmd cmd, const char *name);

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dmsnap.h"
+#include <stdio.h>
+
+#include "dm_ioctl.h"
 #include "faults.h"
 
 static unsigned seen, seen_kind, fail_at;
@@ -30,8 +32,8 @@ static int hook(enum dm_cmd cmd, const char *name)
 	int match;
 
 	seen++;
-	if (trace)
-		errf("dmsnap-trace: %u %s %s\n", seen, dm_cmd_name(cmd), name[0] ? name : "-");
+	if (trace && fflush(stdout) == 0)
+		fprintf(stderr, "dmsnap-trace: %u %s %s\n", seen, dm_cmd_name(cmd), name[0] ? name : "-");
 	if (fail_kind[0]) {
 		match = !strcmp(fail_kind, dm_cmd_name(cmd)) && ++seen_kind == fail_at;
 	} else {

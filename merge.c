@@ -18,10 +18,25 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "dmsnap.h"
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "device.h"
+#include "merge.h"
+#include "probe.h"
+#include "targets.h"
+#include "window.h"
+#include "world.h"
 
 #define MERGE_STALL_SECONDS 60  /* no progress for this long: stop waiting, the kernel goes on */
 #define RECOVER_ROUNDS      16  /* each round fixes one thing; a bound against a state that will not settle */
+
+static void warn_unresumed(int r, const char *name)
+{
+	if (r < 0)
+		warn(r, "%s is still SUSPENDED and I/O to it is blocked; run 'dmsnap resume %s' now:", name, name);
+}
 
 static int merge_done(const struct dm_snap_status *st)
 {
@@ -42,7 +57,7 @@ static int swap_table(int fd, const char *name, const struct dm_target *t)
 	if ((r = dm_resume(fd, name, NULL)) < 0) {
 		dm_warn(r, DM_DEV_SUSPEND_CMD, name);
 		dm_clear(fd, name);
-		ensure_resumed(fd, name);
+		warn_unresumed(ensure_resumed(fd, name), name);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -50,11 +65,10 @@ static int swap_table(int fd, const char *name, const struct dm_target *t)
 
 static int restore_linear(int fd, const struct wrapper *wr)
 {
-	char params[64];
-	struct dm_target t = { .start = 0, .length = wr->sectors, .type = "linear", .params = params };
+	struct target_line line;
 
-	fmt(params, sizeof params, "%u:%u 0", wr->base_major, wr->base_minor);
-	return swap_table(fd, wr->top->name, &t);
+	build_linear(&line, wr->sectors, wr->base_major, wr->base_minor);
+	return swap_table(fd, wr->top->name, &line.t);
 }
 
 /* ---- merge ---- */
@@ -116,8 +130,7 @@ struct merge_plan {
 	const char *name, *source;   /* source: a snapshot name or a COW path */
 	struct dev *snap;            /* NULL when merging straight from a COW */
 	struct dm_snap_table tab;
-	char params[96];
-	struct dm_target t;
+	struct target_line line;     /* snapshot-merge, for NAME */
 };
 
 /* The snapshot to merge: refuse anything that would lose data or surprise a reader of NAME. */
@@ -178,34 +191,39 @@ static int look_merge(int fd, struct world *w, const struct wrapper *wr, struct 
 static int start_merge(int fd, const struct merge_plan *m)
 {
 	const char *snap = m->snap ? m->snap->name : NULL;
-	int r;
+	sigset_t saved;
+	int r, removed;
 
-	if ((r = dm_load(fd, m->name, &m->t, 1, 0)) < 0)
+	if ((r = dm_load(fd, m->name, &m->line.t, 1, 0)) < 0)
 		return dm_fail(r, DM_TABLE_LOAD_CMD, m->name);
+	/* Signals wait: a merge stopped between these steps would leave a snapshot suspended for good. */
+	fflush(stdout);
+	open_window(&saved);
 	if (snap && (r = dm_suspend(fd, snap, DM_SKIP_LOCKFS_FLAG)) < 0) {
 		dm_clear(fd, m->name);
+		close_window(&saved);
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, snap);
 	}
 	if ((r = dm_suspend(fd, m->name, 0)) < 0 || (r = dm_resume(fd, m->name, NULL)) < 0) {
-		dm_warn(r, DM_DEV_SUSPEND_CMD, m->name);
 		dm_clear(fd, m->name);
-		ensure_resumed(fd, m->name);
-		if (snap)
-			ensure_resumed(fd, snap);
+		int still = ensure_resumed(fd, m->name), snap_still = snap ? ensure_resumed(fd, snap) : 0;
+		close_window(&saved);
+		dm_warn(r, DM_DEV_SUSPEND_CMD, m->name);
+		warn_unresumed(still, m->name);
+		warn_unresumed(snap_still, snap);
 		return fail(0, "%s: merge not started; nothing changed", m->name);
 	}
-	if (!snap)
-		return EXIT_OK;
-	/* The handed-over snapshot now only returns errors: it goes. */
-	if ((r = dm_remove(fd, snap, 0)) < 0) {
-		dm_warn(r, DM_DEV_REMOVE_CMD, snap);
-		r = dm_remove(fd, snap, 0);  /* once more: the error may have passed */
-	}
-	if (r == 0) {
-		remove_node(snap);
-	} else {
-		/* Suspended, it would hang whoever reads it: resume it until recover removes it. */
-		ensure_resumed(fd, snap);
+	/* The handed-over snapshot now only returns errors: it goes (once more if it would not: the error may pass). */
+	removed = r = snap ? remove_device(fd, snap, REMOVE_TRIES, 0) : 0;
+	if (r < 0)
+		r = remove_device(fd, snap, REMOVE_TRIES, 0);
+	/* Suspended, it would hang whoever reads it: resume it until recover removes it. */
+	int snap_still = r < 0 ? ensure_resumed(fd, snap) : 0;
+	close_window(&saved);
+	if (removed < 0)
+		dm_warn(removed, DM_DEV_REMOVE_CMD, snap);
+	if (r < 0) {
+		warn_unresumed(snap_still, snap);
 		warn(0, "%s: merge started; 'dmsnap recover %s' removes the old snapshot device", m->name, m->name);
 	}
 	return EXIT_OK;
@@ -218,56 +236,79 @@ static int finish_merge(int fd, const char *name)
 	struct wrapper wr;
 	int r;
 
-	if (scan_world(fd, &w))
+	char cow[128];
+	int retired;
+
+	if (scan_or_fail(fd, &w))
 		return EXIT_FAIL;
-	r = find_wrapper(&w, name, &wr);
-	if (r == EXIT_OK && wr.mode == MODE_MERGE && (r = restore_linear(fd, &wr)) == EXIT_OK)
-		retire_cow(name, wr.top->live_params);
+	if ((r = wrapper_or_fail(&w, name, &wr))) {
+		world_free(&w);
+		return r;
+	}
+	if (wr.mode == MODE_MERGE && (r = restore_linear(fd, &wr)) == EXIT_OK &&
+	    (retired = retire_cow(wr.top->live_params, cow, sizeof cow)) < 0)
+		warn(retired, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		     name, cow);
+	wrapper_free(&wr);
 	world_free(&w);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
 	return r;
 }
 
-int cmd_merge(int argc, char **argv)
+/* look and plan from one reading of the state, then hand the snapshot over. */
+static int begin_merge(int fd, struct merge_plan *m)
 {
-	static const struct opt list[] = { { "wait", 'w', 0 }, { "help", 'h', OPT_SHORT }, { 0 } };
-	struct merge_plan m = { 0 };
 	struct world w;
 	struct wrapper wr;
-	struct opts o;
+	int r;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if ((r = wrapper_or_fail(&w, m->name, &wr))) {
+		world_free(&w);
+		return r;
+	}
+	if (wr.mode == MODE_MERGE)
+		r = EXIT_OK;  /* already merging: only the waiting is left */
+	else if (!m->source)
+		r = fail(0, "%s is not merging: name the snapshot (or COW) to merge", m->name);
+	else if ((r = look_merge(fd, &w, &wr, m)) == EXIT_OK &&
+		 (r = require_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK) {
+		struct dm_snap_table s = { .origin_major = wr.dup->info.major, .origin_minor = wr.dup->info.minor,
+					   .cow_major = m->tab.cow_major, .cow_minor = m->tab.cow_minor,
+					   .mode = "P", .chunk = m->tab.chunk };
+		build_snapshot(&m->line, "snapshot-merge", wr.sectors, &s);
+		if (!m->snap)
+			note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
+			     m->source, m->name);
+		r = start_merge(fd, m);
+	}
+	wrapper_free(&wr);
+	world_free(&w);
+	return r;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	static const struct option list[] = { { "wait", no_argument, NULL, 'w' },
+					      { "help", no_argument, NULL, 'h' }, { 0 } };
+	struct merge_plan m = { 0 };
 	int wait = 0, c, fd, r;
 
-	opts_start(&o, list, argv);
-	while ((c = get_opt(&o, argc, argv)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1) {
 		if (c == 'w')
 			wait = 1;
 		else
-			return c == 'h' ? (usage_of("merge"), EXIT_OK) : usage_of("merge");
+			return c == 'h' ? show_help() : usage_error();
 	}
-	if (o.nargs < 1 || o.nargs > 2)
-		return usage_of("merge");
-	m.name = o.args[0];
-	m.source = o.nargs == 2 ? o.args[1] : NULL;
-	fd = control();
-	if (scan_world(fd, &w))
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error();
+	m.name = argv[optind];
+	m.source = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
-	if ((r = find_wrapper(&w, m.name, &wr)) == EXIT_OK && wr.mode != MODE_MERGE) {
-		if (!m.source)
-			r = fail(0, "%s is not merging: name the snapshot (or COW) to merge", m.name);
-		else if ((r = look_merge(fd, &w, &wr, &m)) == EXIT_OK && (r = need_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK) {
-			fmt(m.params, sizeof m.params, "%u:%u %u:%u P %llu", wr.dup->info.major,
-				 wr.dup->info.minor, m.tab.cow_major, m.tab.cow_minor, (unsigned long long)m.tab.chunk);
-			m.t = (struct dm_target){ .start = 0, .length = wr.sectors, .type = "snapshot-merge",
-						  .params = m.params };
-			if (!m.snap)
-				note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
-				     m.source, m.name);
-			r = start_merge(fd, &m);
-		}
-	}
-	world_free(&w);
-	if (r)
+	if ((r = begin_merge(fd, &m)))
 		return r;
 	if (!wait) {
 		struct dm_snap_status st;
@@ -286,115 +327,64 @@ int cmd_merge(int argc, char **argv)
 
 /* ---- recover ---- */
 
-/* What recover found and did, on stdout; returns 1: one repair done. */
-static int says(const char *name, const char *what)
+/* What recover found and did, on stdout. */
+static void says(const char *name, const char *what)
 {
-	out("%s: %s\n", name, what);
-	out_flush();
-	return 1;
+	printf("%s: %s\n", name, what);
+	fflush(stdout);
 }
 
-static int is_empty_leftover(const struct dev *d, const char *name)
+/* Carries out one planned repair; 0 done, -1 it failed (and said why). */
+static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 {
-	size_t n = strlen(name);
+	const char *name = rp->dev->name;
+	char cow[128], what[160];
+	int r;
 
-	return !d->live_params && !d->inactive_params &&
-	       ((!strncmp(d->name, name, n) && !strncmp(d->name + n, "_snap", 5)) ||
-		!strncmp(d->info.uuid, SNAP_UUID_PREFIX, strlen(SNAP_UUID_PREFIX)));
-}
-
-static int remove_or_warn(int fd, const char *name)
-{
-	int r = remove_device(fd, name, REMOVE_TRIES, 0);
-
-	if (r < 0)
-		dm_warn(r, DM_DEV_REMOVE_CMD, name);
-	else
-		remove_node(name);
-	return r;
-}
-
-/* A snapshot no one can trust or use: it goes, and so does its COW's header. */
-static int remove_snapshot(int fd, const struct dev *s)
-{
-	int r = remove_or_warn(fd, s->name);
-
-	if (r == 0)
-		retire_cow(s->name, s->live_params ? s->live_params : s->inactive_params);
-	return r;
-}
-
-/* NAME's inactive table says what was under way when dmsnap stopped. */
-static int fix_inactive(int fd, const struct wrapper *wr)
-{
-	const struct dev *top = wr->top;
-	const char *name = top->name, *type = top->inactive.type;
-	int suspended = top->info.flags & DM_SUSPEND_FLAG, live_snaps = 0;
-
-	for (size_t i = 0; i < wr->nsnaps; i++)
-		live_snaps += wr->snaps[i]->live_params && !(wr->snaps[i]->info.flags & DM_SUSPEND_FLAG);
-	if (!strcmp(type, "snapshot-origin") && wr->mode == MODE_LINEAR && suspended && live_snaps) {
+	switch (rp->kind) {
+	case REPAIR_NONE:
+		return 0;
+	case REPAIR_SWAP_IN_ORIGIN:
+	case REPAIR_SWAP_IN_LINEAR:
 		dm_resume(fd, name, NULL);
-		return says(name, "snap was stopped after the snapshot went live: switched to snapshot-origin (snapshot complete)");
-	}
-	if (!strcmp(type, "linear") && wr->mode == MODE_ORIGIN && wr->nsnaps == 0) {
-		dm_resume(fd, name, NULL);
-		return says(name, "drop was stopped after the snapshots went: back to linear");
-	}
-	dm_clear(fd, name);
-	if (suspended)
-		dm_resume(fd, name, NULL);
-	char what[96];
-	fmt(what, sizeof what, "cleared an unfinished %s table (that operation did not happen)", type);
-	return says(name, what);
-}
-
-/* One repair, the most urgent first; 0 when there is nothing left to do, -1 when a repair failed. */
-static int fix_one(int fd, struct world *w, const struct wrapper *wr)
-{
-	const struct dev *top = wr->top;
-	const char *name = top->name;
-	struct dm_snap_status st;
-
-	if (top->info.flags & DM_INACTIVE_PRESENT_FLAG)
-		return fix_inactive(fd, wr);
-	if (top->info.flags & DM_SUSPEND_FLAG) {
-		if (dm_resume(fd, name, NULL) < 0)
-			return ensure_resumed(fd, name), -1;
-		return says(name, "was left suspended: resumed");
-	}
-	for (size_t i = 0; i < wr->nsnaps; i++) {
-		const struct dev *s = wr->snaps[i];
-		if (!s->live_params)
-			return remove_snapshot(fd, s) < 0 ? -1
-				: says(s->name, "never went live (snap was stopped): removed");
-		if (wr->mode == MODE_MERGE)
-			return remove_or_warn(fd, s->name) < 0 ? -1
-				: says(s->name, "was handed over to the merge: removed");
-		if (wr->mode == MODE_LINEAR)
-			return remove_snapshot(fd, s) < 0 ? -1
-				: says(s->name, "went live but its origin never switched to snapshot-origin, so writes bypassed it: removed");
-		if (s->info.flags & DM_SUSPEND_FLAG) {
-			dm_resume(fd, s->name, NULL);
-			return says(s->name, "was left suspended: resumed");
+		break;
+	case REPAIR_CLEAR_INACTIVE:
+		dm_clear(fd, name);
+		if (rp->dev->info.flags & DM_SUSPEND_FLAG)
+			dm_resume(fd, name, NULL);
+		snprintf(what, sizeof what, "cleared an unfinished %s table %s", rp->dev->inactive.type, rp->why);
+		says(name, what);
+		return 0;
+	case REPAIR_RESUME:
+		if (dm_resume(fd, name, NULL) < 0 && rp->dev == wr->top) {
+			if ((r = ensure_resumed(fd, name)) < 0)
+				warn(r, "%s is still SUSPENDED and I/O to it is blocked; run 'dmsnap resume %s' now:",
+				     name, name);
+			return -1;
 		}
+		break;
+	case REPAIR_REMOVE:
+	case REPAIR_REMOVE_RETIRE:
+		if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0) {
+			dm_warn(r, DM_DEV_REMOVE_CMD, name);
+			return -1;
+		}
+		if (rp->kind == REPAIR_REMOVE_RETIRE &&
+		    (r = retire_cow(rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params, cow,
+				    sizeof cow)) < 0)
+			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+			     name, cow);
+		break;
+	case REPAIR_TO_LINEAR:
+		if (restore_linear(fd, wr))
+			return -1;
+		break;
 	}
-	for (size_t i = 0; i < w->n; i++)
-		if (is_empty_leftover(&w->d[i], name))
-			return remove_or_warn(fd, w->d[i].name) < 0 ? -1
-				: says(w->d[i].name, "had no table (snap was stopped): removed");
-	if (wr->mode == MODE_ORIGIN && wr->nsnaps == 0)
-		return restore_linear(fd, wr) ? -1 : says(name, "snapshot-origin without snapshots: back to linear");
-	if (wr->mode == MODE_MERGE && read_snap_status(fd, name, &st) == 0 && merge_done(&st))
-		return restore_linear(fd, wr) ? -1 : says(name, "merge had finished: back to linear");
-	if (wr->mode == MODE_LINEAR)
-		for (size_t i = 0; i < wr->nhelpers; i++)
-			if (wr->helpers[i]->info.open_count == 0)
-				return remove_or_warn(fd, wr->helpers[i]->name) < 0 ? -1
-					: says(wr->helpers[i]->name, "helper snapshot-origin device: removed");
+	says(name, rp->why);
 	return 0;
 }
 
+/* Repairs one at a time, reading the state afresh after each, until none is left. */
 static int recover_one(int fd, const char *name)
 {
 	int acted = 0, r = 1;
@@ -402,15 +392,17 @@ static int recover_one(int fd, const char *name)
 	for (int round = 0; r > 0 && round < RECOVER_ROUNDS; round++) {
 		struct world w;
 		struct wrapper wr;
-		if (scan_world(fd, &w))
+		struct repair rp;
+		if (scan_or_fail(fd, &w))
 			return EXIT_FAIL;
-		if (find_wrapper(&w, name, &wr)) {
+		if (wrapper_or_fail(&w, name, &wr)) {
 			world_free(&w);
 			return EXIT_FAIL;
 		}
-		r = fix_one(fd, &w, &wr);
+		r = plan_repair(&w, &wr, &rp) == REPAIR_NONE ? 0 : repair(fd, &wr, &rp) < 0 ? -1 : 1;
 		if (r == 0 && wr.mode == MODE_MERGE)
 			says(name, "a merge is running: 'dmsnap merge --wait NAME' waits for it and finishes");
+		wrapper_free(&wr);
 		world_free(&w);
 		acted += r > 0;
 	}
@@ -423,34 +415,24 @@ static int recover_one(int fd, const char *name)
 	return EXIT_OK;
 }
 
-int cmd_recover(int argc, char **argv)
+/* Every wrapper in turn; a failure is said and counted, and the others go on. */
+static int recover_all(int fd)
 {
 	struct world w;
-	int fd, failed = 0;
-
-	if (argc == 2 && !strcmp(argv[1], "--help"))
-		return usage_of("recover"), EXIT_OK;
-	if (argc > 2)
-		return usage_of("recover");
-	fd = control();
-	if (argc == 2)
-		return recover_one(fd, argv[1]);
-	if (scan_world(fd, &w))
-		return EXIT_FAIL;
+	struct wrapper wr;
 	size_t n = 0;
-	for (size_t i = 0; i < w.n; i++) {
-		struct wrapper wr;
-		char dup[DM_NAME_LEN + 8];
-		dup_name(w.d[i].name, dup, sizeof dup);
-		if (!find_dev(&w, dup))
-			continue;
-		if (find_wrapper(&w, w.d[i].name, &wr) == EXIT_OK) {
+	int failed = 0;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	for (size_t i = 0; i < w.n; i++)
+		if (!is_dup_name(w.d[i].name) && identify_wrapper(&w, w.d[i].name, &wr) == 0) {
+			wrapper_free(&wr);
 			n++;
 			failed += recover_one(fd, w.d[i].name) != EXIT_OK;
 		}
-	}
 	world_free(&w);
-	if (scan_world(fd, &w))
+	if (scan_or_fail(fd, &w))
 		return EXIT_FAIL;
 	for (size_t i = 0; i < w.n; i++)
 		if (w.d[i].info.flags & DM_SUSPEND_FLAG)
@@ -458,8 +440,22 @@ int cmd_recover(int argc, char **argv)
 			     w.d[i].name, w.d[i].name);
 	world_free(&w);
 	if (n == 0)
-		out("no wrapped devices\n");
+		printf("no wrapped devices\n");
 	if (failed)
 		return fail(0, "%d of %zu wrapped devices could not be recovered", failed, n);
 	return EXIT_OK;
+}
+
+int cmd_recover(int argc, char **argv)
+{
+	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	int c, fd;
+
+	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
+		return c == 'h' ? show_help() : usage_error();
+	if (argc - optind > 1)
+		return usage_error();
+	if ((fd = need_control()) < 0)
+		return EXIT_FAIL;
+	return argc - optind == 1 ? recover_one(fd, argv[optind]) : recover_all(fd);
 }

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 #include <limits.h>
 
-#include "dmsnap.h"
+#include "dm_ioctl.h"
+#include "probe.h"
+#include "util.h"
 
 #ifndef BLKSSZGET
 #define BLKSSZGET _IO(0x12, 104)
@@ -46,7 +49,6 @@ int probe_blockdev(const char *path, struct blockdev *bd)
 	return r;
 }
 
-/* O_EXCL on a block device fails with EBUSY while it is mounted or claimed by dm or md. */
 int open_exclusive(const char *path, int flags)
 {
 	int fd = open(path, flags | O_EXCL | O_CLOEXEC);
@@ -103,7 +105,6 @@ static const struct signature *signature_of(int fd, uint64_t bytes)
 	return NULL;
 }
 
-/* What the first known signature on the device is, or NULL. */
 const char *find_signature(int fd, uint64_t bytes)
 {
 	const struct signature *s = signature_of(fd, bytes);
@@ -111,7 +112,6 @@ const char *find_signature(int fd, uint64_t bytes)
 	return s ? s->what : NULL;
 }
 
-/* The filesystem type to mount the device as, or NULL. */
 const char *find_fstype(int fd, uint64_t bytes)
 {
 	const struct signature *s = signature_of(fd, bytes);
@@ -156,18 +156,17 @@ static char *line_value(char *text, const char *key)
 	return NULL;
 }
 
-/* A user-facing name for a device number: /dev/mapper/NAME, /dev/KNAME or MAJ:MIN. */
 int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
 	char sys[96], text[1024], *name;
 
-	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
 	if (read_line_file(sys, text, sizeof text))
-		return fmt(buf, size, "%s/%s", DM_DIR, text);
-	fmt(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
+		return snprintf(buf, size, "%s/%s", DM_DIR, text);
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
 	if (read_small_file(sys, text, sizeof text) && (name = line_value(text, "DEVNAME=")))
-		return fmt(buf, size, "/dev/%s", name);
-	return fmt(buf, size, "%u:%u", major, minor);
+		return snprintf(buf, size, "/dev/%s", name);
+	return snprintf(buf, size, "%u:%u", major, minor);
 }
 
 /* Where major:minor is mounted, from mountinfo's third and fifth fields; 1 if found. */
@@ -181,7 +180,7 @@ int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
 		return 0;
 	text = read_all(fd, &len);
 	close(fd);
-	fmt(dev, sizeof dev, "%u:%u", major, minor);
+	snprintf(dev, sizeof dev, "%u:%u", major, minor);
 	for (line = text; !found && line && *line; line = next) {
 		char *save, *field[5];
 		int n = 0;
@@ -190,11 +189,11 @@ int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
 		for (char *w = strtok_r(line, " ", &save); w && n < 5; w = strtok_r(NULL, " ", &save))
 			field[n++] = w;
 		if (n == 5 && !strcmp(field[2], dev)) {
-			fmt(buf, size, "%s", field[4]);
+			snprintf(buf, size, "%s", field[4]);
 			found = 1;
 		}
 	}
-	mem_free(text);
+	free(text);
 	return found;
 }
 
@@ -204,7 +203,7 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 	char link[64];
 	ssize_t n;
 
-	fmt(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
+	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
 	if ((n = readlink(link, buf, size - 1)) < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -222,7 +221,7 @@ static int slave_stacked_on(const char *slave, void *arg)
 	char path[320], line[32];
 	uint32_t major, minor;
 
-	fmt(path, sizeof path, "%s/%s/dev", q->slaves, slave);
+	snprintf(path, sizeof path, "%s/%s/dev", q->slaves, slave);
 	return read_line_file(path, line, sizeof line) && dm_parse_devno(line, &major, &minor) == 0 &&
 	       stacked_on(major, minor, q->base_major, q->base_minor);
 }
@@ -244,7 +243,7 @@ int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t bas
 	len = strlen(base);
 	if (!strncmp(dev, base, len) && dev[len] == '/')
 		return 1;  /* a partition lives below its disk */
-	fmt(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
+	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
 	return each_entry(slaves, slave_stacked_on, &q) == 1;
 }
 
@@ -253,7 +252,7 @@ int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)
 	char path[96], line[32], *end;
 	uint64_t v;
 
-	fmt(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
 	if (!read_line_file(path, line, sizeof line))
 		return -ENOENT;
 	if (parse_u64(line, &end, &v) || !v || v > 65536)

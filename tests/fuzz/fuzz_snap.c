@@ -3,7 +3,7 @@
  * parses must be in range and must print back (in the kernel's format) to
  * something that parses to the same values.
  */
-#include "../../dm_ioctl.h"
+#include "../../targets.h"
 #include "fuzz.h"
 
 static void check_status(const char *s)

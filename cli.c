@@ -1,0 +1,209 @@
+/*
+ * cli.c - the commands' shared voice (cli.h): messages, usage, and the
+ * checks every command words alike.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "device.h"
+
+int quiet, verbose;
+const char *synopsis = "COMMAND";
+
+/* ---- messages ---- */
+
+/* stdout first, so that a message follows what was printed before it. */
+static void vreport(const char *prefix, int err, const char *fmt, va_list ap)
+{
+	size_t len = strlen(fmt);
+
+	fflush(stdout);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	if (len && fmt[len - 1] == ':')
+		fprintf(stderr, " %s", strerror(err < 0 ? -err : err));
+	fputc('\n', stderr);
+}
+
+int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("dmsnap: ", err, fmt, ap);
+	va_end(ap);
+	return EXIT_FAIL;
+}
+
+void warn(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("dmsnap: ", err, fmt, ap);
+	va_end(ap);
+}
+
+void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vreport("", 0, fmt, ap);
+	va_end(ap);
+}
+
+void errf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* What to do about the kernel's answer, where we know. */
+static const char *dm_hint(int err, enum dm_cmd cmd)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return "device-mapper needs root (CAP_SYS_ADMIN)";
+	case -ENXIO:
+		if (cmd == DM_TABLE_LOAD_CMD)
+			return "a device the table names does not exist; check each MAJ:MIN or path in it";
+		return "no such device; see 'dmsnap ls'";
+	case -EEXIST:
+		return "a device of that name exists; remove it or pick another name";
+	case -ENAMETOOLONG:
+		return "names are at most 127 bytes";
+	case -EBUSY:
+		if (cmd == DM_DEV_CREATE_CMD)
+			return "a device of that name or uuid exists already; remove it or pick another name";
+		if (cmd == DM_DEV_REMOVE_CMD)
+			return "it is open (mounted, or used by another device); unmount it or try 'remove --retry'";
+		if (cmd == DM_TABLE_LOAD_CMD)
+			return "a device in the table is in use (mounted or claimed); wrap devices before mounting them";
+		return "the device is busy";
+	case -EINVAL:
+		if (cmd == DM_TABLE_LOAD_CMD)
+			return "the kernel rejected the table; 'dmesg | tail' says why";
+		if (cmd == DM_DEV_SUSPEND_CMD)
+			return "is it already suspended, or not suspended?";
+		return NULL;
+	case -ENODEV:
+		if (cmd == DM_TABLE_LOAD_CMD)
+			return "a device the table names does not exist; check each MAJ:MIN or path in it";
+		return "device-mapper is not available: load dm-mod (modprobe dm-mod)";
+	case -ENOTTY:
+		return "device-mapper is not available: load dm-mod (modprobe dm-mod)";
+	default:
+		return NULL;
+	}
+}
+
+static void dm_report(int err, enum dm_cmd cmd, const char *name)
+{
+	const char *hint = dm_hint(err, cmd);
+
+	if (err == -EINVAL && cmd != DM_TABLE_LOAD_CMD && name && dm_check_name(name)) {
+		warn(0, "%s: invalid device name: names are 1-127 printable ASCII bytes without '/' or blanks",
+		     name);
+		return;
+	}
+	if (hint)
+		errf("dmsnap: %s: %s: %s (%s)\n", name ? name : "-", dm_cmd_name(cmd), strerror(-err), hint);
+	else
+		warn(err, "%s: %s:", name ? name : "-", dm_cmd_name(cmd));
+}
+
+int dm_fail(int err, enum dm_cmd cmd, const char *name)
+{
+	dm_report(err, cmd, name);
+	return EXIT_FAIL;
+}
+
+void dm_warn(int err, enum dm_cmd cmd, const char *name)
+{
+	dm_report(err, cmd, name);
+}
+
+/* ---- usage ---- */
+
+int usage_error(void)
+{
+	errf("usage: dmsnap %s\n", synopsis);
+	return EXIT_USAGE;
+}
+
+int show_help(void)
+{
+	printf("usage: dmsnap %s\n", synopsis);
+	return EXIT_OK;
+}
+
+/* ---- shared checks ---- */
+
+int need_control(void)
+{
+	int fd = dm_control();
+
+	if (fd == -ENXIO || fd == -ENODEV)
+		warn(fd, "%s: device-mapper is not in this kernel: load dm-mod (modprobe dm-mod):", DM_CONTROL_PATH);
+	else if (fd < 0)
+		warn(fd, "open %s:", DM_CONTROL_PATH);
+	return fd < 0 ? -1 : fd;
+}
+
+int scan_or_fail(int fd, struct world *w)
+{
+	int r = scan_world(fd, w);
+
+	return r < 0 ? fail(r, "reading device-mapper state:") : EXIT_OK;
+}
+
+int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr)
+{
+	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
+
+	snprintf(dup, sizeof dup, "%s%s", name, DUP_SUFFIX);
+	switch (identify_wrapper(w, name, wr)) {
+	case 0:
+		return EXIT_OK;
+	case -ENXIO:
+		return fail(0, "%s: no such device; 'dmsnap wrap DEV %s' makes it", name, name);
+	case -ENOENT:
+		return fail(0, "%s: not wrapped: its duplicate %s is missing ('dmsnap show' lists wrapped devices)",
+			    name, dup);
+	case -ENOMEM:
+		return fail(-ENOMEM, "%s:", name);
+	default:
+		return fail(0, "%s: not wrapped: %s is not 'linear DEV 0' (see 'dmsnap table %s')", name, dup, dup);
+	}
+}
+
+int require_target(int fd, const char *type, const char *module)
+{
+	int r = target_ready(fd, type, module);
+
+	if (r == -ENOENT)
+		return fail(0, "target type '%s' is not available: load %s (modprobe %s)", type, module, module);
+	if (r < 0)
+		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
+	return EXIT_OK;
+}
+
+void node_or_warn(const char *name, const struct dm_info *info)
+{
+	int r = ensure_node(name, info->major, info->minor);
+
+	if (r < 0)
+		warn(r, "%s: cannot make %s/%s:", name, DM_DIR, name);
+}

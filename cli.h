@@ -1,0 +1,60 @@
+/*
+ * cli.h - what every command does alike: messages, exit codes, usage, and
+ * the common checks whose failure every command words the same way.
+ *
+ * Convention: the cmd_* functions print and return these exit codes; every
+ * layer below them returns 0 or -errno and never prints.  The functions
+ * here are the cmd_* layer's own: they print.
+ */
+#ifndef DMSNAP_CLI_H
+#define DMSNAP_CLI_H
+
+#include <stdint.h>
+
+#include "dm_ioctl.h"
+#include "world.h"
+
+/* Exit statuses, documented in dmsnap.8. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_INVALID = 3,  /* a snapshot is invalid or unprotected: its content cannot be trusted */
+};
+
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+extern int quiet;    /* -q: no progress or "made" lines, errors only */
+extern int verbose;  /* -v: timings and each step */
+
+/*
+ * "dmsnap: MSG" on stderr; a MSG ending in ':' gets ": strerror(err)"
+ * appended.  fail() returns EXIT_FAIL so that handlers can `return fail(...)`;
+ * warn() is its twin for batch work that goes on; note() is progress (-q hides it).
+ */
+int fail(int err, const char *fmt, ...) PRINTF(2, 3);
+void warn(int err, const char *fmt, ...) PRINTF(2, 3);
+void note(const char *fmt, ...) PRINTF(1, 2);
+/* Raw stderr, after whatever stdout holds. */
+void errf(const char *fmt, ...) PRINTF(1, 2);
+/* A failed ioctl: names the device, the ioctl and, when known, the fix. */
+int dm_fail(int err, enum dm_cmd cmd, const char *name);
+void dm_warn(int err, enum dm_cmd cmd, const char *name);
+
+/* The running command's synopsis, set by dispatch. */
+extern const char *synopsis;
+int usage_error(void);  /* synopsis on stderr; EXIT_USAGE */
+int show_help(void);    /* synopsis on stdout; EXIT_OK */
+
+/* The control file, or -1 after saying why it cannot be had. */
+int need_control(void);
+/* The kernel's state, or EXIT_FAIL after saying why it cannot be read. */
+int scan_or_fail(int fd, struct world *w);
+/* NAME as a wrapper (EXIT_OK) or EXIT_FAIL after saying what it is instead. */
+int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr);
+/* The target type, loading its module; EXIT_FAIL naming the module when it is missing. */
+int require_target(int fd, const char *type, const char *module);
+/* /dev/mapper/NAME for a device just made or resumed; warns when it cannot be made. */
+void node_or_warn(const char *name, const struct dm_info *info);
+
+#endif

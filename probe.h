@@ -1,0 +1,43 @@
+/*
+ * probe.h - what dmsnap needs to know about block devices before it touches
+ * them: number, size, block size, users, signatures, names.
+ *
+ * Convention: 0 or -errno, never printing (the predicates return 1 or 0).
+ */
+#ifndef DMSNAP_PROBE_H
+#define DMSNAP_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct blockdev {
+	const char *path;
+	uint32_t major, minor;
+	uint64_t sectors;
+	unsigned logical_block;  /* bytes */
+};
+int probe_blockdev(const char *path, struct blockdev *bd);
+/* O_EXCL: fails with -EBUSY while the device is mounted or claimed by dm or md. */
+int open_exclusive(const char *path, int flags);
+/* What the first known signature on the device is ("an XFS filesystem"), or NULL. */
+const char *find_signature(int fd, uint64_t bytes);
+/* The filesystem type to mount the device as, or NULL. */
+const char *find_fstype(int fd, uint64_t bytes);
+
+/* dm-snapshot's persistent store header. */
+struct cow_header {
+	int present;   /* dm-snapshot's magic is there */
+	int valid;     /* and the kernel had not marked the snapshot invalid */
+	uint32_t version, chunk;
+};
+int read_cow_header(int fd, struct cow_header *h);
+
+/* A user-facing name for a device number: /dev/mapper/NAME, /dev/KNAME or MAJ:MIN. */
+int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size);
+/* Where major:minor is mounted; 1 if found. */
+int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size);
+/* Is major:minor the base device, a partition of it, or built on it? */
+int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor);
+int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes);
+
+#endif

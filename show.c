@@ -1,0 +1,168 @@
+/*
+ * show.c - wrapped devices and their snapshots, as the kernel holds them (show.h).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "probe.h"
+#include "show.h"
+#include "targets.h"
+#include "world.h"
+
+struct snap_view {
+	const char *name;
+	char cow[128];
+	const char *state;
+	struct dm_snap_status st;
+	uint64_t chunk;
+};
+
+static const char *state_word(enum dm_snap_state s)
+{
+	static const char *const words[] = { "active", "invalid", "overflow", "merge-failed", "unknown" };
+
+	return words[s];
+}
+
+/* Status and table of one snapshot (or of NAME while it merges), from the scan. */
+static void view_snapshot(const struct dev *d, int merging, struct snap_view *v)
+{
+	struct dm_snap_table tab;
+
+	memset(v, 0, sizeof *v);
+	v->name = d->name;
+	v->state = "inactive";
+	snprintf(v->cow, sizeof v->cow, "?");
+	const char *table = d->live_params ? d->live_params : d->inactive_params;
+	if (table && dm_parse_snap_table(table, &tab) == 0) {
+		devno_path(tab.cow_major, tab.cow_minor, v->cow, sizeof v->cow);
+		v->chunk = tab.chunk;
+	}
+	if (!d->live_params || d->info.flags & DM_SUSPEND_FLAG)
+		return;
+	if (d->status && dm_parse_snap_status(d->status, &v->st) == 0)
+		v->state = merging && v->st.state == DM_SNAP_ACTIVE ? "merging" : state_word(v->st.state);
+	else
+		v->state = "unknown";
+}
+
+/* Tenths, in integers: a size is never shown with more precision than that. */
+static void human_size(uint64_t sectors, char *buf, size_t size)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	uint64_t tenths = sectors * 10 / 2;  /* KiB */
+	int u = 0;
+
+	while (tenths >= 10240 && u < 4) {
+		tenths /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%llu.%llu %s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
+		 units[u]);
+}
+
+static void print_view(const char *origin, const struct snap_view *v, int parsable)
+{
+	int counted = v->st.state == DM_SNAP_ACTIVE && strcmp(v->state, "inactive") && strcmp(v->state, "unknown");
+	char used[32], total[32];
+
+	if (parsable) {
+		printf("origin=%s snapshot=%s cow=%s state=%s", origin, v->name, v->cow, v->state);
+		if (counted)
+			printf(" used_sectors=%llu total_sectors=%llu metadata_sectors=%llu percent=%u.%u",
+			       (unsigned long long)v->st.used, (unsigned long long)v->st.total,
+			       (unsigned long long)v->st.metadata, permille_used(&v->st) / 10,
+			       permille_used(&v->st) % 10);
+		else
+			printf(" used_sectors= total_sectors= metadata_sectors= percent=");
+		printf(" chunk=%llu\n", (unsigned long long)v->chunk);
+		return;
+	}
+	printf("  %-16s cow %-16s %-9s", v->name, v->cow, v->state);
+	if (counted) {
+		human_size(v->st.used, used, sizeof used);
+		human_size(v->st.total, total, sizeof total);
+		printf(" used %s of %s (%u.%u%%)", used, total, permille_used(&v->st) / 10,
+		       permille_used(&v->st) % 10);
+	}
+	human_size(v->chunk, used, sizeof used);
+	printf(" chunk %s\n", used);
+}
+
+/* One wrapper and its snapshots; returns how many are invalid. */
+static int show_wrapper(const struct wrapper *wr, int parsable)
+{
+	char base[128], size[32];
+	struct snap_view v;
+	int invalid = 0;
+
+	devno_path(wr->base_major, wr->base_minor, base, sizeof base);
+	human_size(wr->sectors, size, sizeof size);
+	if (!parsable)
+		printf("%s: %s, %s, %s%s, %zu snapshot%s\n", wr->top->name, base, size, mode_word(wr->mode),
+		       wr->top->info.flags & DM_SUSPEND_FLAG ? " (SUSPENDED)" : "", wr->nsnaps,
+		       wr->nsnaps == 1 ? "" : "s");
+	if (wr->mode == MODE_MERGE) {
+		view_snapshot(wr->top, 1, &v);
+		print_view(wr->top->name, &v, parsable);
+	}
+	for (size_t i = 0; i < wr->nsnaps; i++) {
+		view_snapshot(wr->snaps[i], 0, &v);
+		print_view(wr->top->name, &v, parsable);
+		invalid += v.st.state == DM_SNAP_INVALID;
+	}
+	return invalid;
+}
+
+/* Every wrapper; *invalid counts their invalid snapshots. */
+static int show_all(const struct world *w, int parsable, int *invalid)
+{
+	struct wrapper wr;
+	int shown = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (!is_dup_name(w->d[i].name) && identify_wrapper(w, w->d[i].name, &wr) == 0) {
+			*invalid += show_wrapper(&wr, parsable);
+			wrapper_free(&wr);
+			shown++;
+		}
+	if (!shown && !parsable)
+		printf("No wrapped devices\n");
+	return EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	int parsable = 0, c, fd, r, invalid = 0;
+	struct world w;
+	struct wrapper wr;
+
+	while ((c = getopt_long(argc, argv, "ph", list, NULL)) != -1) {
+		if (c == 'p')
+			parsable = 1;
+		else
+			return c == 'h' ? show_help() : usage_error();
+	}
+	if (argc - optind > 1)
+		return usage_error();
+	const char *name = argc - optind == 1 ? argv[optind] : NULL;
+	if ((fd = need_control()) < 0 || scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if (!name)
+		r = show_all(&w, parsable, &invalid);
+	else if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
+		invalid = show_wrapper(&wr, parsable);
+		wrapper_free(&wr);
+	}
+	world_free(&w);
+	if (r)
+		return r;
+	if (invalid)
+		warn(0, "%d snapshot%s invalid: %s content cannot be trusted (the COW overflowed)", invalid,
+		     invalid == 1 ? " is" : "s are", invalid == 1 ? "its" : "their");
+	return invalid ? EXIT_INVALID : EXIT_OK;
+}

@@ -1,0 +1,319 @@
+/*
+ * world.c - reading the kernel's state once, and classifying it (world.h).
+ *
+ * Layout (the walkthrough's, so that dmsetup and dmsnap can take turns):
+ *   NAME      linear DEV 0            -> snapshot-origin NAME_dup while snapshots exist
+ *   NAME_dup  linear DEV 0
+ *   SNAP      snapshot NAME_dup COW P CHUNK
+ * No state lives outside the kernel: every command reads the tables.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "targets.h"
+#include "world.h"
+
+/* ---- reading ---- */
+
+void world_free(struct world *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->d[i].live_params);
+		free(w->d[i].inactive_params);
+		free(w->d[i].status);
+	}
+	free(w->d);
+	memset(w, 0, sizeof *w);
+}
+
+static int has_status(const struct dev *d)
+{
+	return d->live_params && (!strcmp(d->live.type, "snapshot") || !strcmp(d->live.type, "snapshot-merge"));
+}
+
+static int scan_device(int fd, const char *name, struct dev *d)
+{
+	struct dm_target t;
+	int r;
+
+	memset(d, 0, sizeof *d);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	if ((r = dm_get_info(fd, name, &d->info)) < 0)
+		return r;
+	if (d->info.flags & DM_ACTIVE_PRESENT_FLAG &&
+	    (r = get_single_target(fd, name, DM_STATUS_TABLE_FLAG, &d->live, &d->live_params)) < 0)
+		return r;
+	if (d->info.flags & DM_INACTIVE_PRESENT_FLAG &&
+	    (r = get_single_target(fd, name, DM_STATUS_TABLE_FLAG | DM_QUERY_INACTIVE_TABLE_FLAG,
+				   &d->inactive, &d->inactive_params)) < 0)
+		return r;
+	if (has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) < 0)
+		return r;
+	return 0;
+}
+
+static void dev_free(struct dev *d)
+{
+	free(d->live_params);
+	free(d->inactive_params);
+	free(d->status);
+}
+
+int scan_world(int fd, struct world *w)
+{
+	struct dm_reply list;
+	struct dm_name n;
+	int r;
+
+	memset(w, 0, sizeof *w);
+	if ((r = dm_list_devices(fd, &list)) < 0)
+		return r;
+	while ((r = dm_next_name(&list, &n)) > 0) {
+		struct dev *more = realloc(w->d, (w->n + 1) * sizeof *more);
+		if (!more) {
+			r = -ENOMEM;
+			break;
+		}
+		w->d = more;
+		int s = scan_device(fd, n.name, &w->d[w->n]);
+		if (s == -ENXIO) {  /* removed while we looked */
+			dev_free(&w->d[w->n]);
+			continue;
+		}
+		w->n++;
+		if (s < 0) {
+			r = s;
+			break;
+		}
+	}
+	dm_reply_free(&list);
+	if (r < 0)
+		world_free(w);
+	return r < 0 ? r : 0;
+}
+
+struct dev *find_dev(const struct world *w, const char *name)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->d[i].name, name))
+			return &w->d[i];
+	return NULL;
+}
+
+/* ---- classifying ---- */
+
+static int is_type(const struct dev *d, const char *type)
+{
+	return d->live_params && !strcmp(d->live.type, type);
+}
+
+/* Does this table line's first word name major:minor? */
+static int first_arg_is(const char *params, uint32_t major, uint32_t minor)
+{
+	uint32_t ma, mi;
+
+	return params && dm_first_devno(params, &ma, &mi) == 0 && ma == major && mi == minor;
+}
+
+/* A snapshot of dup: live, or only loaded (a snap cut short). */
+static int is_snapshot_of(const struct dev *d, const struct dev *dup)
+{
+	if (d->live_params)
+		return !strcmp(d->live.type, "snapshot") &&
+		       first_arg_is(d->live_params, dup->info.major, dup->info.minor);
+	return d->inactive_params && !strcmp(d->inactive.type, "snapshot") &&
+	       first_arg_is(d->inactive_params, dup->info.major, dup->info.minor);
+}
+
+static enum wrap_mode wrapper_mode(const struct wrapper *wr)
+{
+	const struct dev *top = wr->top;
+	uint32_t ma = wr->dup->info.major, mi = wr->dup->info.minor;
+
+	if (top->info.target_count != 1 || !top->live_params)
+		return MODE_OTHER;
+	if (is_type(top, "linear"))
+		return first_arg_is(top->live_params, wr->base_major, wr->base_minor) ? MODE_LINEAR : MODE_OTHER;
+	if (!first_arg_is(top->live_params, ma, mi))
+		return MODE_OTHER;
+	if (is_type(top, "snapshot-origin"))
+		return MODE_ORIGIN;
+	if (is_type(top, "snapshot-merge"))
+		return MODE_MERGE;
+	return MODE_OTHER;
+}
+
+int dup_name(const char *name, char *buf, size_t size)
+{
+	return (size_t)snprintf(buf, size, "%s%s", name, DUP_SUFFIX) >= size || strlen(buf) >= DM_NAME_LEN
+		       ? -ENAMETOOLONG : 0;
+}
+
+int is_dup_name(const char *name)
+{
+	size_t n = strlen(name), k = strlen(DUP_SUFFIX);
+
+	return n > k && !strcmp(name + n - k, DUP_SUFFIX);
+}
+
+const char *mode_word(enum wrap_mode m)
+{
+	static const char *const words[] = { "linear", "snapshot-origin", "merging", "foreign table" };
+
+	return words[m];
+}
+
+void wrapper_free(struct wrapper *wr)
+{
+	free(wr->snaps);
+	free(wr->helpers);
+	wr->snaps = wr->helpers = NULL;
+	wr->nsnaps = wr->nhelpers = 0;
+}
+
+/* The snapshots and helper origins over NAME_dup, however many the kernel holds. */
+static int collect_users(const struct world *w, struct wrapper *wr)
+{
+	if (!(wr->snaps = calloc(w->n, sizeof *wr->snaps)) || !(wr->helpers = calloc(w->n, sizeof *wr->helpers))) {
+		wrapper_free(wr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		struct dev *d = &w->d[i];
+		if (d == wr->top)
+			continue;
+		if (is_snapshot_of(d, wr->dup))
+			wr->snaps[wr->nsnaps++] = d;
+		else if (is_type(d, "snapshot-origin") &&
+			 first_arg_is(d->live_params, wr->dup->info.major, wr->dup->info.minor))
+			wr->helpers[wr->nhelpers++] = d;
+	}
+	return 0;
+}
+
+/*
+ * NAME is a wrapper when NAME_dup exists and is `linear DEV 0`; NAME itself
+ * is then linear over DEV, or snapshot-origin / snapshot-merge over NAME_dup.
+ */
+int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr)
+{
+	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
+	uint64_t offset;
+
+	memset(wr, 0, sizeof *wr);
+	if (!(wr->top = find_dev(w, name)))
+		return -ENXIO;
+	if (dup_name(name, dup, sizeof dup) || !(wr->dup = find_dev(w, dup)))
+		return -ENOENT;
+	if (!is_type(wr->dup, "linear") || wr->dup->info.target_count != 1 ||
+	    dm_parse_linear(wr->dup->live_params, &wr->base_major, &wr->base_minor, &offset) || offset)
+		return -EINVAL;
+	wr->sectors = wr->dup->live.length;
+	wr->mode = wrapper_mode(wr);
+	return collect_users(w, wr);
+}
+
+/* ---- repairs ---- */
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* A device without a table that an interrupted snap of NAME left. */
+static int is_empty_leftover(const struct dev *d, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !d->live_params && !d->inactive_params &&
+	       ((!strncmp(d->name, name, n) && !strncmp(d->name + n, "_snap", 5)) ||
+		has_prefix(d->info.uuid, SNAP_UUID_PREFIX) || has_prefix(d->info.uuid, REATTACH_UUID_PREFIX));
+}
+
+static enum repair_kind set_repair(struct repair *rp, enum repair_kind kind, const struct dev *d, const char *why)
+{
+	*rp = (struct repair){ kind, d, why };
+	return kind;
+}
+
+/* A snapshot that goes: its store's header goes too, unless the store was reattached (someone's snapshot). */
+static enum repair_kind removal_of(const struct dev *s)
+{
+	return has_prefix(s->info.uuid, REATTACH_UUID_PREFIX) ? REPAIR_REMOVE : REPAIR_REMOVE_RETIRE;
+}
+
+/* NAME's inactive table says what was under way when dmsnap stopped. */
+static enum repair_kind plan_inactive(const struct wrapper *wr, struct repair *rp)
+{
+	const struct dev *top = wr->top;
+	int suspended = top->info.flags & DM_SUSPEND_FLAG, live_snaps = 0;
+
+	for (size_t i = 0; i < wr->nsnaps; i++)
+		live_snaps += wr->snaps[i]->live_params && !(wr->snaps[i]->info.flags & DM_SUSPEND_FLAG);
+	if (!strcmp(top->inactive.type, "snapshot-origin") && wr->mode == MODE_LINEAR && suspended && live_snaps)
+		return set_repair(rp, REPAIR_SWAP_IN_ORIGIN, top,
+			   "snap was stopped after the snapshot went live: switched to snapshot-origin (snapshot complete)");
+	if (!strcmp(top->inactive.type, "linear") && wr->mode == MODE_ORIGIN && wr->nsnaps == 0)
+		return set_repair(rp, REPAIR_SWAP_IN_LINEAR, top, "drop was stopped after the snapshots went: back to linear");
+	return set_repair(rp, REPAIR_CLEAR_INACTIVE, top, "(that operation did not happen)");
+}
+
+/* The first snapshot of NAME that needs a repair, if any. */
+static int plan_snapshots(const struct wrapper *wr, struct repair *rp)
+{
+	for (size_t i = 0; i < wr->nsnaps; i++) {
+		const struct dev *s = wr->snaps[i];
+		if (!s->live_params)
+			set_repair(rp, removal_of(s), s, "never went live (snap was stopped): removed");
+		else if (wr->mode == MODE_MERGE)
+			set_repair(rp, REPAIR_REMOVE, s, "was handed over to the merge: removed");
+		else if (wr->mode == MODE_LINEAR)
+			set_repair(rp, removal_of(s), s,
+				   "went live but its origin never switched to snapshot-origin, so writes bypassed it: removed");
+		else if (s->info.flags & DM_SUSPEND_FLAG)
+			set_repair(rp, REPAIR_RESUME, s, "was left suspended: resumed");
+		else
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static int merge_finished(const struct dev *top)
+{
+	struct dm_snap_status st;
+
+	return top->status && dm_parse_snap_status(top->status, &st) == 0 && st.state == DM_SNAP_ACTIVE &&
+	       st.used == st.metadata;
+}
+
+/* The most urgent first: NAME's own state, its snapshots, leftovers, then tidying. */
+enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, struct repair *rp)
+{
+	const struct dev *top = wr->top;
+
+	set_repair(rp, REPAIR_NONE, top, "consistent, nothing to do");
+	if (top->info.flags & DM_INACTIVE_PRESENT_FLAG)
+		return plan_inactive(wr, rp);
+	if (top->info.flags & DM_SUSPEND_FLAG)
+		return set_repair(rp, REPAIR_RESUME, top, "was left suspended: resumed");
+	if (plan_snapshots(wr, rp))
+		return rp->kind;
+	for (size_t i = 0; i < w->n; i++)
+		if (is_empty_leftover(&w->d[i], top->name))
+			return set_repair(rp, REPAIR_REMOVE, &w->d[i], "had no table (snap was stopped): removed");
+	if (wr->mode == MODE_ORIGIN && wr->nsnaps == 0)
+		return set_repair(rp, REPAIR_TO_LINEAR, top, "snapshot-origin without snapshots: back to linear");
+	if (wr->mode == MODE_MERGE && merge_finished(top))
+		return set_repair(rp, REPAIR_TO_LINEAR, top, "merge had finished: back to linear");
+	if (wr->mode == MODE_LINEAR)
+		for (size_t i = 0; i < wr->nhelpers; i++)
+			if (wr->helpers[i]->info.open_count == 0)
+				return set_repair(rp, REPAIR_REMOVE, wr->helpers[i],
+						  "helper snapshot-origin device: removed");
+	return REPAIR_NONE;
+}

@@ -1,0 +1,91 @@
+/*
+ * world.h - the kernel's device-mapper state as dmsnap reads it, and what
+ * it means: which devices are wrappers, their duplicates, snapshots, helpers.
+ *
+ * scan_world() is the only function here that talks to the kernel; the
+ * classification works on the captured state alone, so it is tested on the
+ * host with states captured from a real kernel.
+ *
+ * Convention: 0 or -errno, never printing.
+ */
+#ifndef DMSNAP_WORLD_H
+#define DMSNAP_WORLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dm_ioctl.h"
+
+#define SNAP_UUID_PREFIX "DMSNAP-"       /* a snapshot dmsnap made on a new store */
+#define REATTACH_UUID_PREFIX "DMSNAPR-"  /* a snapshot dmsnap made on a kept store */
+#define DUP_SUFFIX "_dup"
+
+struct dev {
+	char name[DM_NAME_LEN];
+	struct dm_info info;
+	struct dm_target live, inactive;      /* first target of each table */
+	char *live_params, *inactive_params;  /* NULL: no such table */
+	char *status;                         /* live status of a snapshot or snapshot-merge, else NULL */
+};
+
+struct world {
+	struct dev *d;
+	size_t n;
+};
+
+enum wrap_mode {
+	MODE_LINEAR,  /* NAME = linear DEV 0: no snapshots */
+	MODE_ORIGIN,  /* NAME = snapshot-origin NAME_dup */
+	MODE_MERGE,   /* NAME = snapshot-merge NAME_dup COW ... */
+	MODE_OTHER,   /* a table dmsnap did not make */
+};
+
+struct wrapper {
+	struct dev *top, *dup;
+	uint32_t base_major, base_minor;  /* DEV */
+	uint64_t sectors;
+	enum wrap_mode mode;
+	struct dev **snaps;    /* snapshot NAME_dup ... (live or inactive-only) */
+	size_t nsnaps;
+	struct dev **helpers;  /* other snapshot-origin NAME_dup devices */
+	size_t nhelpers;
+};
+
+/* Every device with its tables (and a snapshot's status); world_free() after. */
+int scan_world(int fd, struct world *w);
+void world_free(struct world *w);
+struct dev *find_dev(const struct world *w, const char *name);
+
+/*
+ * NAME as a wrapper: 0, or why not: -ENXIO no NAME, -ENOENT no NAME_dup,
+ * -EINVAL NAME_dup is not dmsnap's, -ENOMEM.  wrapper_free() after a 0.
+ */
+int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr);
+void wrapper_free(struct wrapper *wr);
+/*
+ * The one most urgent repair a wrapper needs after an interrupted dmsnap
+ * (or a half-typed walkthrough), decided from the captured state alone.
+ */
+enum repair_kind {
+	REPAIR_NONE,             /* consistent */
+	REPAIR_SWAP_IN_ORIGIN,   /* resume NAME: its loaded snapshot-origin goes live */
+	REPAIR_SWAP_IN_LINEAR,   /* resume NAME: its loaded linear goes live */
+	REPAIR_CLEAR_INACTIVE,   /* clear NAME's inactive table, resume NAME if suspended */
+	REPAIR_RESUME,           /* resume dev */
+	REPAIR_REMOVE,           /* remove dev */
+	REPAIR_REMOVE_RETIRE,    /* remove dev, a snapshot, and zero its new store's header */
+	REPAIR_TO_LINEAR,        /* load linear into NAME and swap it in */
+};
+struct repair {
+	enum repair_kind kind;
+	const struct dev *dev;  /* what the repair acts on */
+	const char *why;        /* what was found, and what the repair does */
+};
+enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, struct repair *rp);
+
+/* NAME_dup; -ENAMETOOLONG when it would not fit a device name. */
+int dup_name(const char *name, char *buf, size_t size);
+int is_dup_name(const char *name);
+const char *mode_word(enum wrap_mode m);
+
+#endif
