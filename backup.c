@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #define FIRST_WARN_PERCENT 80
 #define WARN_STEP_PERCENT  5
 #define CHILD_GRACE_SECONDS 10  /* after forwarding a signal, before SIGKILL */
+#define ENV_VAR_LEN (PATH_MAX + 32)  /* DMSNAP_MOUNT=DIR */
 
 static volatile sig_atomic_t got_signal, got_child, got_alarm;
 
@@ -124,7 +126,7 @@ static void sample(int fd, const char *snap, struct usage_watch *u)
 
 struct run_state {
 	struct snap_plan p;
-	char dir[256], dev[sizeof DM_DIR + DM_NAME_LEN];
+	char dir[PATH_MAX], dev[sizeof DM_DIR + DM_NAME_LEN];
 	int made_dir, mounted;
 };
 
@@ -170,7 +172,7 @@ static int mount_snapshot(struct run_state *rs)
 extern char **environ;
 
 /* environ with vars (NAME=VALUE) in place of any it had; NULL without memory. */
-static char **with_env(char vars[][300], size_t nvars)
+static char **with_env(char vars[][ENV_VAR_LEN], size_t nvars)
 {
 	size_t n = 0, k = 0, j;
 	char **env;
@@ -193,7 +195,7 @@ static char **with_env(char vars[][300], size_t nvars)
 
 static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_t *mask)
 {
-	char vars[3][300], **env;
+	char vars[3][ENV_VAR_LEN], **env;
 	pid_t pid;
 
 	fflush(stdout);
@@ -266,6 +268,39 @@ static int tear_down(int fd, struct run_state *rs)
 	return r;
 }
 
+/* Are argv[1..end) snap options only, with their values? */
+static int options_only(int end, char **argv)
+{
+	for (int i = 1; i < end; i++) {
+		const char *a = argv[i];
+		size_t n = strlen(a);
+		if (a[0] != '-' || n < 2)
+			return 0;
+		if (!strcmp(a, "-c") || !strcmp(a, "-s") || (n >= 4 && !strncmp(a, "--mount", n)))
+			i++;  /* its value follows */
+	}
+	return 1;
+}
+
+/*
+ * Where the backup command starts: `run [OPTS] NAME COW -- CMD`, or, with
+ * the first -- ending the options as in every command, `run [OPTS] -- NAME
+ * COW -- CMD` (getopt then takes NAME and COW after that first --).
+ * Returns the index of the -- before CMD (argc if none).
+ */
+static int split_run_args(int argc, char **argv)
+{
+	int first = 1, second;
+
+	while (first < argc && strcmp(argv[first], "--"))
+		first++;
+	if (first == argc || !options_only(first, argv))
+		return first;
+	for (second = first + 1; second < argc && strcmp(argv[second], "--"); second++)
+		;
+	return second == first + 3 ? second : first;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_state rs = { 0 };
@@ -274,16 +309,19 @@ int cmd_run(int argc, char **argv)
 	int dashes = 1, help, fd, r, code = EXIT_FAIL;
 	pid_t pid;
 
-	while (dashes < argc && strcmp(argv[dashes], "--"))
-		dashes++;
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return show_help();
-	if (dashes >= argc - 1) {
+	if ((dashes = split_run_args(argc, argv)) >= argc - 1) {
 		errf("dmsnap: run: give the backup command after '--'\n");
 		return usage_error();
 	}
 	if ((r = parse_snap_args(dashes, argv, &rs.p, &help)) || help)
 		return r;
+	if (rs.p.mount_dir && strlen(rs.p.mount_dir) >= sizeof rs.dir) {
+		errf("dmsnap: run: --mount DIR is %zu bytes: paths are at most %zu\n", strlen(rs.p.mount_dir),
+		     sizeof rs.dir - 1);
+		return EXIT_USAGE;
+	}
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
 	/* Caught from here on: a stop signal tears down instead of leaving a snapshot behind. */
@@ -338,28 +376,47 @@ static struct usage_watch *watch_of(struct watched **list, size_t *n, const char
 	return &more[(*n)++].u;
 }
 
-/* One look at every snapshot of wr: a line each, warnings past thresholds; 1 if one is invalid. */
+/*
+ * One look at every snapshot of wr: a line each, warnings past thresholds.
+ * EXIT_INVALID when one is invalid or unprotected, EXIT_FAIL when a status
+ * cannot be read or stdout cannot be written: a watch that cannot see must not go on quietly.
+ */
 static int watch_round(const struct wrapper *wr, struct watched **list, size_t *n, unsigned warn_at)
 {
 	struct dm_snap_status st;
-	int invalid = 0;
+	int r = EXIT_OK;
 
 	for (size_t i = 0; i < wr->nsnaps; i++) {
 		const struct dev *d = wr->snaps[i];
 		struct usage_watch *u = watch_of(list, n, d->name, warn_at);
-		if (!u || !d->status || dm_parse_snap_status(d->status, &st) < 0)
+		if (!u)
+			return fail(-ENOMEM, "%s:", d->name);
+		if (!d->live_params || d->info.flags & DM_SUSPEND_FLAG)
+			continue;  /* not live yet: a snap or a recover is at work */
+		if (!d->status || dm_parse_snap_status(d->status, &st) < 0 || st.state == DM_SNAP_UNKNOWN) {
+			warn(0, "%s: its status cannot be read: its health is unknown", d->name);
+			r = r ? r : EXIT_FAIL;
 			continue;
+		}
+		if (wr->mode != MODE_ORIGIN && st.state == DM_SNAP_ACTIVE) {
+			warn(0, "%s: UNPROTECTED: %s no longer carries snapshot-origin, so writes bypass the snapshot",
+			     d->name, wr->top->name);
+			r = EXIT_INVALID;
+			continue;
+		}
 		unsigned pm = permille_used(&st);
 		if (st.state == DM_SNAP_ACTIVE)
 			printf("%s: %u.%u%% used (%llu of %llu sectors)\n", d->name, pm / 10, pm % 10,
 			       (unsigned long long)st.used, (unsigned long long)st.total);
 		else
 			printf("%s: %s\n", d->name, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
-		fflush(stdout);
 		check_usage(d->name, &st, u);
-		invalid |= u->invalid;
+		if (u->invalid)
+			r = EXIT_INVALID;
 	}
-	return invalid;
+	if (fflush(stdout) != 0)
+		return fail(errno, "writing standard output:");
+	return r;
 }
 
 static int parse_watch_number(const char *arg, unsigned max, unsigned *v)
@@ -422,15 +479,13 @@ int cmd_watch(int argc, char **argv)
 			world_free(&w);
 			break;
 		}
-		int invalid = watch_round(&wr, &watched, &nwatched, warn_at);
+		r = watch_round(&wr, &watched, &nwatched, warn_at);
 		const struct dev *on = wr.nsnaps ? wr.snaps[k % wr.nsnaps] : wr.top;
 		snprintf(wait_name, sizeof wait_name, "%s", on->name);
 		event_nr = on->info.event_nr;
 		wrapper_free(&wr);
 		world_free(&w);
-		if (invalid)
-			r = EXIT_INVALID;
-		else if (once)
+		if (r || once)
 			break;
 		else if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
 			r = dm_fail(r, DM_DEV_WAIT_CMD, wait_name);

@@ -185,7 +185,8 @@ int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr)
 	case -ENOMEM:
 		return fail(-ENOMEM, "%s:", name);
 	default:
-		return fail(0, "%s: not wrapped: %s is not 'linear DEV 0' (see 'dmsnap table %s')", name, dup, dup);
+		return fail(0, "%s: not a dmsnap wrapper: %s is not one 'linear DEV 0' target over the whole of DEV (see 'dmsnap table %s'); not touching it",
+			    name, dup, dup);
 	}
 }
 

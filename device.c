@@ -239,45 +239,45 @@ int target_ready(int fd, const char *type, const char *module)
 
 /* ---- a COW's header ---- */
 
-int zero_header(const char *path, uint64_t size, uint64_t bytes)
+int zero_range(int fd, uint64_t off, uint64_t bytes)
 {
 	static char zeros[65536];  /* bss, not 64 KiB of binary */
-	int fd = open_exclusive(path, O_WRONLY), r = 0;
 
-	if (fd < 0)
-		return fd;
-	if (bytes > size)
-		bytes = size;
-	for (uint64_t off = 0; off < bytes && r == 0;) {
-		size_t n = bytes - off < sizeof zeros ? (size_t)(bytes - off) : sizeof zeros;
+	while (bytes) {
+		size_t n = bytes < sizeof zeros ? (size_t)bytes : sizeof zeros;
 		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
-		if (w < 0)
-			r = -errno;
-		else
-			off += (uint64_t)w;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += (uint64_t)w;
+		bytes -= (uint64_t)w;
 	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return fsync(fd) < 0 ? -errno : 0;
 }
 
-#define RETIRED_HEADER_BYTES 4096  /* enough to erase the magic of a dropped snapshot's store */
-
+/*
+ * Both ends go, as far as a blank COW is checked (BLANK_SPAN): the next snap
+ * then takes the device as blank, and no old header can be reloaded.  Written
+ * through the descriptor whose device number was checked against the table.
+ */
 int retire_cow(const char *params, char *path, size_t size)
 {
 	struct dm_snap_table t;
 	struct blockdev bd;
-	int r;
+	int fd, r;
 
 	snprintf(path, size, "?");
 	if (!params || dm_parse_snap_table(params, &t) < 0)
 		return 0;  /* not a snapshot line: no COW to retire */
 	devno_path(t.cow_major, t.cow_minor, path, size);
-	r = probe_blockdev(path, &bd);
-	if (r == 0 && (bd.major != t.cow_major || bd.minor != t.cow_minor))
+	if ((fd = open_exclusive(path, O_RDWR)) < 0)
+		return fd;
+	if ((r = probe_fd(fd, &bd)) == 0 && (bd.major != t.cow_major || bd.minor != t.cow_minor))
 		r = -ENODEV;
-	if (r == 0)
-		r = zero_header(path, bd.sectors << DM_SECTOR_SHIFT, RETIRED_HEADER_BYTES);
+	uint64_t bytes = bd.sectors << DM_SECTOR_SHIFT, span = bytes < BLANK_SPAN ? bytes : BLANK_SPAN;
+	if (r == 0 && (r = zero_range(fd, 0, span)) == 0)
+		r = zero_range(fd, bytes - span, span);
+	close(fd);
 	return r;
 }

@@ -45,8 +45,8 @@ int read_snap_status(int fd, const char *name, struct dm_snap_status *st);
 /* The target type is registered, after asking modprobe for module: 0, -ENOENT if not, -errno. */
 int target_ready(int fd, const char *type, const char *module);
 
-/* Zeroes min(bytes, size) bytes from the start of path, opened exclusively. */
-int zero_header(const char *path, uint64_t size, uint64_t bytes);
+/* Zeroes bytes from off through fd, then syncs. */
+int zero_range(int fd, uint64_t off, uint64_t bytes);
 /* The COW of a snapshot that is gone (its snapshot table line): header zeroed, so the next snap takes it. */
 int retire_cow(const char *params, char *path, size_t size);
 

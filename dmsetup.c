@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -200,6 +201,51 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 
 /* ---- dmsetup-compatible commands ---- */
 
+/* Does a table word name a block device (MAJ:MIN or a path) that is not there? */
+static int names_missing_device(const char *word)
+{
+	char path[64];
+	uint32_t major, minor;
+	struct stat st;
+
+	if (dm_parse_devno(word, &major, &minor) == 0) {
+		snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major, minor);
+		return access(path, F_OK) < 0;
+	}
+	return word[0] == '/' && (stat(word, &st) < 0 || !S_ISBLK(st.st_mode));
+}
+
+/* The first device a table names that does not exist, copied into buf; 0 if none. */
+static int find_missing_device(const struct table *tb, char *buf, size_t size, size_t *line)
+{
+	for (size_t i = 0; i < tb->n; i++) {
+		const char *p = tb->t[i].params;
+		while (*(p += strspn(p, " \t"))) {
+			size_t n = strcspn(p, " \t");
+			snprintf(buf, size, "%.*s", (int)n, p);
+			if (names_missing_device(buf)) {
+				*line = i + 1;
+				return 1;
+			}
+			p += n;
+		}
+	}
+	return 0;
+}
+
+/* A failed load: when the table names a device that is not there, say which. */
+static int load_fail(int err, enum dm_cmd cmd, const char *name, const struct table *tb)
+{
+	char dev[256];
+	size_t line;
+
+	if (cmd == DM_TABLE_LOAD_CMD && (err == -ENXIO || err == -ENODEV || err == -ENOENT) &&
+	    find_missing_device(tb, dev, sizeof dev, &line))
+		return fail(err, "%s: %s: target %zu names %s, which is not a block device here:", name,
+			    dm_cmd_name(cmd), line, dev);
+	return dm_fail(err, cmd, name);
+}
+
 int cmd_create(int argc, char **argv)
 {
 	struct dm_opts o;
@@ -219,7 +265,7 @@ int cmd_create(int argc, char **argv)
 	if ((fd = need_control()) < 0)
 		r = EXIT_FAIL;
 	else if ((r = create_device(fd, o.name, o.uuid, tb.t, tb.n, o.readonly, &info, &failed)) < 0)
-		r = dm_fail(r, failed, o.name);
+		r = load_fail(r, failed, o.name, &tb);
 	else if (tb.n)
 		node_or_warn(o.name, &info);
 	table_free(&tb);
@@ -239,7 +285,7 @@ int cmd_load(int argc, char **argv)
 	else if (r == EXIT_OK && (fd = need_control()) < 0)
 		r = EXIT_FAIL;
 	else if (r == EXIT_OK && (r = dm_load(fd, o.name, tb.t, tb.n, o.readonly)) < 0)
-		r = dm_fail(r, DM_TABLE_LOAD_CMD, o.name);
+		r = load_fail(r, DM_TABLE_LOAD_CMD, o.name, &tb);
 	table_free(&tb);
 	return r;
 }

@@ -21,32 +21,49 @@
 #ifndef BLKSSZGET
 #define BLKSSZGET _IO(0x12, 104)
 #endif
+#ifndef BLKFLSBUF
+#define BLKFLSBUF _IO(0x12, 97)
+#endif
 #ifndef BLKGETSIZE64
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 #endif
 
-int probe_blockdev(const char *path, struct blockdev *bd)
+/* Number, size and block size of the device open on fd. */
+int probe_fd(int fd, struct blockdev *bd)
 {
 	struct stat st;
 	uint64_t bytes;
-	int fd, lbs, r = 0;
+	int lbs;
 
-	memset(bd, 0, sizeof *bd);
-	bd->path = path;
-	if (stat(path, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISBLK(st.st_mode))
 		return -ENOTBLK;
 	bd->major = major(st.st_rdev);
 	bd->minor = minor(st.st_rdev);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
 	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &lbs) < 0)
-		r = -errno;
-	close(fd);
+		return -errno;
 	bd->sectors = bytes >> DM_SECTOR_SHIFT;
 	bd->logical_block = (unsigned)lbs;
+	return 0;
+}
+
+int probe_blockdev(const char *path, struct blockdev *bd)
+{
+	int fd, r;
+
+	memset(bd, 0, sizeof *bd);
+	bd->path = path;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return -errno;
+	r = probe_fd(fd, bd);
+	close(fd);
 	return r;
+}
+
+void drop_cache(int fd)
+{
+	ioctl(fd, BLKFLSBUF, 0);
 }
 
 int open_exclusive(const char *path, int flags)
@@ -56,59 +73,119 @@ int open_exclusive(const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Where a signature sits. */
+enum where {
+	AT_START,      /* offset bytes from the start */
+	AT_END,        /* offset bytes before the end */
+	MD090_END,     /* md 0.90: the last 64 KiB-aligned 64 KiB */
+	MD10_END,      /* md 1.0: 8 KiB before the end, 4 KiB-aligned */
+};
+
 struct signature {
 	const char *what;
 	const char *fstype;  /* for mount(2), or NULL */
-	long long offset;  /* from the start; negative: from the end, 64 KiB aligned (md 0.90) */
+	enum where where;
+	uint64_t offset;
 	const char *magic;
 	size_t len;
+	int holds;           /* a container or member of one: never overwritten, --force or not */
 };
 
-/* Enough to recognise what a careless COW argument would destroy. */
+/*
+ * What a careless COW argument would destroy, from the formats' own
+ * documentation; named so the user recognises it.  Filesystems first: a
+ * FAT or NTFS boot sector also ends in the MBR's 55 AA.
+ */
 static const struct signature signatures[] = {
-	{ "an XFS filesystem", "xfs", 0, "XFSB", 4 },
-	{ "an ext2/3/4 filesystem", "ext4", 1080, "\x53\xef", 2 },
-	{ "a btrfs filesystem", "btrfs", 65600, "_BHRfS_M", 8 },
-	{ "an F2FS filesystem", "f2fs", 1024, "\x10\x20\xf5\xf2", 4 },
-	{ "a swap area", NULL, 4086, "SWAPSPACE2", 10 },
-	{ "a swap area", NULL, 4086, "SWAP-SPACE", 10 },
-	{ "a LUKS volume", NULL, 0, "LUKS\xba\xbe", 6 },
-	{ "an LVM physical volume", NULL, 512, "LABELONE", 8 },
-	{ "an md RAID member (1.1)", NULL, 0, "\xfc\x4e\x2b\xa9", 4 },
-	{ "an md RAID member (1.2)", NULL, 4096, "\xfc\x4e\x2b\xa9", 4 },
-	{ "an md RAID member (0.90)", NULL, -65536, "\xfc\x4e\x2b\xa9", 4 },
-	{ "a FAT filesystem", "vfat", 54, "FAT1", 4 },
-	{ "a FAT filesystem", "vfat", 82, "FAT32", 5 },
-	{ "an NTFS filesystem", NULL, 3, "NTFS    ", 8 },
-	{ "an ISO 9660 filesystem", "iso9660", 32769, "CD001", 5 },
-	{ "a squashfs filesystem", "squashfs", 0, "hsqs", 4 },
+	{ "an XFS filesystem", "xfs", AT_START, 0, "XFSB", 4, 0 },
+	{ "an ext2/3/4 filesystem", "ext4", AT_START, 1080, "\x53\xef", 2, 0 },
+	{ "a btrfs filesystem", "btrfs", AT_START, 65600, "_BHRfS_M", 8, 0 },
+	{ "an F2FS filesystem", "f2fs", AT_START, 1024, "\x10\x20\xf5\xf2", 4, 0 },
+	{ "a swap area", NULL, AT_START, 4086, "SWAPSPACE2", 10, 0 },
+	{ "a swap area", NULL, AT_START, 4086, "SWAP-SPACE", 10, 0 },
+	{ "a FAT filesystem", "vfat", AT_START, 54, "FAT1", 4, 0 },
+	{ "a FAT filesystem", "vfat", AT_START, 82, "FAT32", 5, 0 },
+	{ "an exFAT filesystem", NULL, AT_START, 3, "EXFAT   ", 8, 0 },
+	{ "an NTFS filesystem", NULL, AT_START, 3, "NTFS    ", 8, 0 },
+	{ "a BitLocker volume", NULL, AT_START, 3, "-FVE-FS-", 8, 1 },
+	{ "an ISO 9660 filesystem", "iso9660", AT_START, 32769, "CD001", 5, 0 },
+	{ "a UDF filesystem", NULL, AT_START, 32769, "BEA01", 5, 0 },
+	{ "a squashfs filesystem", "squashfs", AT_START, 0, "hsqs", 4, 0 },
+	{ "an EROFS filesystem", NULL, AT_START, 1024, "\xe2\xe1\xf5\xe0", 4, 0 },
+	{ "a NILFS2 filesystem", NULL, AT_START, 1030, "\x34\x34", 2, 0 },
+	{ "a JFS filesystem", NULL, AT_START, 32768, "JFS1", 4, 0 },
+	{ "a ReiserFS filesystem", NULL, AT_START, 65588, "ReIsEr", 6, 0 },
+	{ "a ReiserFS filesystem", NULL, AT_START, 8244, "ReIsEr", 6, 0 },
+	{ "an HFS+ filesystem", NULL, AT_START, 1024, "H+\0\4", 4, 0 },
+	{ "a GFS2 filesystem", NULL, AT_START, 65536, "\x01\x16\x19\x70", 4, 0 },
+	{ "an OCFS2 filesystem", NULL, AT_START, 8192, "OCFSV2", 6, 0 },
+	{ "a LUKS volume", NULL, AT_START, 0, "LUKS\xba\xbe", 6, 1 },
+	{ "a LUKS2 volume (second header)", NULL, AT_START, 16384, "SKUL\xba\xbe", 6, 1 },
+	{ "an LVM physical volume", NULL, AT_START, 0, "LABELONE", 8, 1 },
+	{ "an LVM physical volume", NULL, AT_START, 512, "LABELONE", 8, 1 },
+	{ "an LVM physical volume", NULL, AT_START, 1024, "LABELONE", 8, 1 },
+	{ "an LVM physical volume", NULL, AT_START, 1536, "LABELONE", 8, 1 },
+	{ "an md RAID member (1.1)", NULL, AT_START, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
+	{ "an md RAID member (1.2)", NULL, AT_START, 4096, "\xfc\x4e\x2b\xa9", 4, 1 },
+	{ "an md RAID member (0.90)", NULL, MD090_END, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
+	{ "an md RAID member (1.0)", NULL, MD10_END, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
+	{ "a bcache device", NULL, AT_START, 4120,
+	  "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81", 16, 1 },
+	{ "a ZFS pool member", NULL, AT_START, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
+	{ "a ZFS pool member", NULL, AT_END, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
+	{ "a dm-integrity device", NULL, AT_START, 0, "integrt", 8, 1 },
+	{ "a dm-verity hash device", NULL, AT_START, 0, "verity\0\0", 8, 1 },
+	{ "a VDO volume", NULL, AT_START, 0, "dmvdo001", 8, 1 },
+	{ "a GPT partition table", NULL, AT_START, 512, "EFI PART", 8, 1 },
+	{ "a GPT partition table", NULL, AT_START, 4096, "EFI PART", 8, 1 },
+	{ "a GPT partition table (backup)", NULL, AT_END, 512, "EFI PART", 8, 1 },
+	{ "an MBR partition table", NULL, AT_START, 510, "\x55\xaa", 2, 1 },
 };
+
+static int where_in(const struct signature *s, uint64_t bytes, uint64_t *off)
+{
+	*off = s->offset;
+	switch (s->where) {
+	case AT_START:
+		break;
+	case AT_END:
+		if (bytes < s->offset)
+			return 0;
+		*off = bytes - s->offset;
+		break;
+	case MD090_END:
+		if (bytes < 131072)
+			return 0;
+		*off = (bytes & ~(uint64_t)65535) - 65536;
+		break;
+	case MD10_END:
+		if (bytes < 12288)
+			return 0;
+		*off = (bytes - 8192) & ~(uint64_t)4095;
+		break;
+	}
+	return *off + s->len <= bytes;
+}
 
 static const struct signature *signature_of(int fd, uint64_t bytes)
 {
 	char buf[16];
+	uint64_t off;
 
 	for (size_t i = 0; i < sizeof signatures / sizeof *signatures; i++) {
 		const struct signature *s = &signatures[i];
-		long long off = s->offset;
-
-		if (off < 0) {
-			if (bytes < 131072)
-				continue;
-			off = (long long)(bytes & ~(uint64_t)65535) + off;
-		}
-		if ((uint64_t)off + s->len > bytes)
-			continue;
-		if (pread(fd, buf, s->len, off) == (ssize_t)s->len && !memcmp(buf, s->magic, s->len))
+		if (where_in(s, bytes, &off) && pread(fd, buf, s->len, (off_t)off) == (ssize_t)s->len &&
+		    !memcmp(buf, s->magic, s->len))
 			return s;
 	}
 	return NULL;
 }
 
-const char *find_signature(int fd, uint64_t bytes)
+const char *find_signature(int fd, uint64_t bytes, int *holds)
 {
 	const struct signature *s = signature_of(fd, bytes);
 
+	*holds = s && s->holds;
 	return s ? s->what : NULL;
 }
 
@@ -117,6 +194,31 @@ const char *find_fstype(int fd, uint64_t bytes)
 	const struct signature *s = signature_of(fd, bytes);
 
 	return s ? s->fstype : NULL;
+}
+
+/* Is any byte of [off, off + len) not zero? */
+static int nonzero_at(int fd, uint64_t off, uint64_t len)
+{
+	static char buf[16384];
+
+	while (len) {
+		size_t n = len < sizeof buf ? (size_t)len : sizeof buf;
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n)
+			return 1;  /* unreadable is not known to be blank */
+		for (size_t i = 0; i < n; i++)
+			if (buf[i])
+				return 1;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int holds_data(int fd, uint64_t bytes)
+{
+	uint64_t head = bytes < BLANK_SPAN ? bytes : BLANK_SPAN;
+
+	return nonzero_at(fd, 0, head) || nonzero_at(fd, bytes - head, head);
 }
 
 /* dm-snapshot's persistent store header, little-endian on disk. */
@@ -210,9 +312,14 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 	return 0;
 }
 
+#define STACK_DEPTH 16  /* a bound against a cycle in what sysfs or the loop driver says */
+
+static int stacked_within(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor, int depth);
+
 struct stack_query {
 	const char *slaves;
 	uint32_t base_major, base_minor;
+	int depth;
 };
 
 static int slave_stacked_on(const char *slave, void *arg)
@@ -223,20 +330,36 @@ static int slave_stacked_on(const char *slave, void *arg)
 
 	snprintf(path, sizeof path, "%s/%s/dev", q->slaves, slave);
 	return read_line_file(path, line, sizeof line) && dm_parse_devno(line, &major, &minor) == 0 &&
-	       stacked_on(major, minor, q->base_major, q->base_minor);
+	       stacked_within(major, minor, q->base_major, q->base_minor, q->depth + 1);
 }
 
-/*
- * Is major:minor the base device, a partition of it, or built on it
- * (its slaves, recursively)?  sysfs knows; without sysfs only equality counts.
- */
-int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor)
+/* A loop device's backing file: the device its filesystem lives on. */
+static int loop_backing(uint32_t major, uint32_t minor, uint32_t *bmajor, uint32_t *bminor)
+{
+	char path[96], file[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop/backing_file", major, minor);
+	if (!read_line_file(path, file, sizeof file) || stat(file, &st) < 0)
+		return -ENOENT;
+	*bmajor = major(st.st_dev);
+	*bminor = minor(st.st_dev);
+	return 0;
+}
+
+static int stacked_within(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor, int depth)
 {
 	char dev[PATH_MAX], base[PATH_MAX], slaves[64];
-	struct stack_query q = { slaves, base_major, base_minor };
+	struct stack_query q = { slaves, base_major, base_minor, depth };
+	uint32_t bmajor, bminor;
 	size_t len;
 
 	if (major == base_major && minor == base_minor)
+		return 1;
+	if (depth > STACK_DEPTH)
+		return 1;  /* cannot tell: assume the worst */
+	if (loop_backing(major, minor, &bmajor, &bminor) == 0 &&
+	    stacked_within(bmajor, bminor, base_major, base_minor, depth + 1))
 		return 1;
 	if (sysfs_link(major, minor, dev, sizeof dev) < 0 || sysfs_link(base_major, base_minor, base, sizeof base) < 0)
 		return 0;
@@ -245,6 +368,85 @@ int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t bas
 		return 1;  /* a partition lives below its disk */
 	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
 	return each_entry(slaves, slave_stacked_on, &q) == 1;
+}
+
+/*
+ * Is major:minor the base device, a partition of it, built on it (its
+ * slaves, recursively), or a loop device whose file lives on any of those?
+ * sysfs knows; without sysfs only equality counts.
+ */
+int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor)
+{
+	return stacked_within(major, minor, base_major, base_minor, 0);
+}
+
+static int any_entry(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return 1;
+}
+
+/* A partition's directory holds a "partition" file. */
+static int is_partition_dir(const char *name, void *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s/partition", (const char *)dir, name);
+	return access(path, F_OK) == 0;
+}
+
+int has_partitions(uint32_t major, uint32_t minor)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u", major, minor);
+	return each_entry(dir, is_partition_dir, dir) == 1;
+}
+
+int has_holders(uint32_t major, uint32_t minor)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	return each_entry(dir, any_entry, NULL) == 1;
+}
+
+struct open_query {
+	uint32_t major, minor;
+	char pid[16];
+	int self;
+};
+
+static int fd_is_dev(const char *fd, void *arg)
+{
+	const struct open_query *q = arg;
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/proc/%s/fd/%s", q->pid, fd);
+	return stat(path, &st) == 0 && S_ISBLK(st.st_mode) && major(st.st_rdev) == q->major &&
+	       minor(st.st_rdev) == q->minor;
+}
+
+static int pid_has_open(const char *pid, void *arg)
+{
+	struct open_query *q = arg;
+	char dir[64];
+
+	if (pid[0] < '0' || pid[0] > '9' || atoi(pid) == q->self)
+		return 0;
+	snprintf(q->pid, sizeof q->pid, "%s", pid);
+	snprintf(dir, sizeof dir, "/proc/%s/fd", pid);
+	return each_entry(dir, fd_is_dev, q) == 1;
+}
+
+/* Does another process hold the device open (a plain open, which O_EXCL does not notice)? */
+int open_elsewhere(uint32_t major, uint32_t minor)
+{
+	struct open_query q = { major, minor, "", (int)getpid() };
+
+	return each_entry("/proc", pid_has_open, &q) == 1;
 }
 
 int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)

@@ -17,10 +17,21 @@ struct blockdev {
 	unsigned logical_block;  /* bytes */
 };
 int probe_blockdev(const char *path, struct blockdev *bd);
+int probe_fd(int fd, struct blockdev *bd);
+/* Writes back and forgets the device's cached pages, so that reads see what dm targets wrote beneath. */
+void drop_cache(int fd);
 /* O_EXCL: fails with -EBUSY while the device is mounted or claimed by dm or md. */
 int open_exclusive(const char *path, int flags);
-/* What the first known signature on the device is ("an XFS filesystem"), or NULL. */
-const char *find_signature(int fd, uint64_t bytes);
+/*
+ * What the first known signature on the device is ("an XFS filesystem"), or
+ * NULL; *holds says it is a container or a member of one (a partition table,
+ * md, LVM, LUKS...): something no --force may overwrite.
+ */
+const char *find_signature(int fd, uint64_t bytes, int *holds);
+/* Bytes at each end of a device that a blank (or retired) COW has all zero. */
+#define BLANK_SPAN (128 * 1024)
+/* 1 if the first or last BLANK_SPAN bytes hold anything but zeros. */
+int holds_data(int fd, uint64_t bytes);
 /* The filesystem type to mount the device as, or NULL. */
 const char *find_fstype(int fd, uint64_t bytes);
 
@@ -36,8 +47,13 @@ int read_cow_header(int fd, struct cow_header *h);
 int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size);
 /* Where major:minor is mounted; 1 if found. */
 int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size);
-/* Is major:minor the base device, a partition of it, or built on it? */
+/* Is major:minor the base device, a partition of it, built on it, or a loop device over a file on it? */
 int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor);
+/* What sysfs says uses a device: its partitions, its holders (dm, md, bcache...). */
+int has_partitions(uint32_t major, uint32_t minor);
+int has_holders(uint32_t major, uint32_t minor);
+/* Another process holds the device open. */
+int open_elsewhere(uint32_t major, uint32_t minor);
 int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes);
 
 #endif

@@ -27,6 +27,13 @@ static const char *state_word(enum dm_snap_state s)
 	return words[s];
 }
 
+/* What the snapshots of the wrappers shown are worth: each counts toward the exit status. */
+struct verdict {
+	int invalid;      /* overflowed */
+	int unprotected;  /* live, but its origin no longer copies out: writes bypass it */
+	int unreadable;   /* its status could not be read or parsed */
+};
+
 /* Status and table of one snapshot (or of NAME while it merges), from the scan. */
 static void view_snapshot(const struct dev *d, int merging, struct snap_view *v)
 {
@@ -92,12 +99,11 @@ static void print_view(const char *origin, const struct snap_view *v, int parsab
 	printf(" chunk %s\n", used);
 }
 
-/* One wrapper and its snapshots; returns how many are invalid. */
-static int show_wrapper(const struct wrapper *wr, int parsable)
+/* One wrapper and its snapshots, judged into *vd. */
+static void show_wrapper(const struct wrapper *wr, int parsable, struct verdict *vd)
 {
 	char base[128], size[32];
 	struct snap_view v;
-	int invalid = 0;
 
 	devno_path(wr->base_major, wr->base_minor, base, sizeof base);
 	human_size(wr->sectors, size, sizeof size);
@@ -111,21 +117,27 @@ static int show_wrapper(const struct wrapper *wr, int parsable)
 	}
 	for (size_t i = 0; i < wr->nsnaps; i++) {
 		view_snapshot(wr->snaps[i], 0, &v);
+		if (!strcmp(v.state, "unknown"))
+			vd->unreadable++;
+		else if (v.st.state == DM_SNAP_INVALID)
+			vd->invalid++;
+		else if (wr->mode != MODE_ORIGIN && wr->snaps[i]->live_params) {
+			v.state = "unprotected";
+			vd->unprotected++;
+		}
 		print_view(wr->top->name, &v, parsable);
-		invalid += v.st.state == DM_SNAP_INVALID;
 	}
-	return invalid;
 }
 
-/* Every wrapper; *invalid counts their invalid snapshots. */
-static int show_all(const struct world *w, int parsable, int *invalid)
+/* Every wrapper. */
+static int show_all(const struct world *w, int parsable, struct verdict *vd)
 {
 	struct wrapper wr;
 	int shown = 0;
 
 	for (size_t i = 0; i < w->n; i++)
 		if (!is_dup_name(w->d[i].name) && identify_wrapper(w, w->d[i].name, &wr) == 0) {
-			*invalid += show_wrapper(&wr, parsable);
+			show_wrapper(&wr, parsable, vd);
 			wrapper_free(&wr);
 			shown++;
 		}
@@ -134,10 +146,27 @@ static int show_all(const struct world *w, int parsable, int *invalid)
 	return EXIT_OK;
 }
 
+/* The exit status the snapshots deserve, each problem said once. */
+static int judge(const struct verdict *vd)
+{
+	if (vd->invalid)
+		warn(0, "%d snapshot%s invalid: %s content cannot be trusted (the COW overflowed)", vd->invalid,
+		     vd->invalid == 1 ? " is" : "s are", vd->invalid == 1 ? "its" : "their");
+	if (vd->unprotected)
+		warn(0, "%d snapshot%s UNPROTECTED: %s origin no longer carries snapshot-origin, so writes bypass %s ('dmsnap recover' removes %s)",
+		     vd->unprotected, vd->unprotected == 1 ? " is" : "s are", vd->unprotected == 1 ? "its" : "their",
+		     vd->unprotected == 1 ? "it" : "them", vd->unprotected == 1 ? "it" : "them");
+	if (vd->unreadable)
+		warn(0, "the status of %d snapshot%s could not be read: %s health is unknown", vd->unreadable,
+		     vd->unreadable == 1 ? "" : "s", vd->unreadable == 1 ? "its" : "their");
+	return vd->invalid || vd->unprotected ? EXIT_INVALID : vd->unreadable ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_show(int argc, char **argv)
 {
 	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
-	int parsable = 0, c, fd, r, invalid = 0;
+	int parsable = 0, c, fd, r;
+	struct verdict vd = { 0, 0, 0 };
 	struct world w;
 	struct wrapper wr;
 
@@ -153,16 +182,11 @@ int cmd_show(int argc, char **argv)
 	if ((fd = need_control()) < 0 || scan_or_fail(fd, &w))
 		return EXIT_FAIL;
 	if (!name)
-		r = show_all(&w, parsable, &invalid);
+		r = show_all(&w, parsable, &vd);
 	else if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
-		invalid = show_wrapper(&wr, parsable);
+		show_wrapper(&wr, parsable, &vd);
 		wrapper_free(&wr);
 	}
 	world_free(&w);
-	if (r)
-		return r;
-	if (invalid)
-		warn(0, "%d snapshot%s invalid: %s content cannot be trusted (the COW overflowed)", invalid,
-		     invalid == 1 ? " is" : "s are", invalid == 1 ? "its" : "their");
-	return invalid ? EXIT_INVALID : EXIT_OK;
+	return r ? r : judge(&vd);
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -39,6 +41,13 @@ static void warn_window(int r)
 {
 	if (r < 0 && verbose)
 		warn(r, "mlockall (carrying on unlocked):");
+}
+
+static void close_cow(struct snap_plan *p)
+{
+	if (p->cow_fd >= 0)
+		close(p->cow_fd);
+	p->cow_fd = -1;
 }
 
 /* ---- wrap ---- */
@@ -111,11 +120,15 @@ int cmd_wrap(int argc, char **argv)
 	const char *name = argc - optind == 2 ? argv[optind + 1] : base_name(path);
 
 	/* look */
-	if (dm_check_name(name) || dup_name(name, dup, sizeof dup))
-		return fail(0, "'%s' cannot name a wrapper: 1-123 printable ASCII bytes without '/' or blanks (%s_dup must fit in 127)",
-			    name, name);
+	if (name[0] == '-' || dm_check_name(name) || dup_name(name, dup, sizeof dup))
+		return fail(0, "'%s' cannot name a wrapper: 1-%d printable ASCII bytes without '/' or blanks, not starting with '-' (%s%s must fit in the kernel's %d)",
+			    name, DM_NAME_LEN - 1 - (int)strlen(DUP_SUFFIX), name, DUP_SUFFIX, DM_NAME_LEN - 1);
 	if ((r = probe_blockdev(path, &bd)) < 0)
 		return fail(r, "wrap %s:", path);
+	/* device-mapper's claim on a disk blocks every partition on it: root on sda2 would not come up. */
+	if (has_partitions(bd.major, bd.minor))
+		return fail(0, "%s has partitions: wrapping the whole disk would lock them all; wrap the partition that holds the filesystem",
+			    path);
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
 	if ((r = look_wrap(fd, name, path, &bd, if_missing, &done)) || done) {
@@ -151,15 +164,12 @@ int cmd_wrap(int argc, char **argv)
 
 /* ---- snap ---- */
 
-/* NAME_snap, NAME_snap2, ...: the first free name. */
+/* NAME_snap, NAME_snap2, ...: the first free name; -ENAMETOOLONG rather than a cut one. */
 static int default_snapname(const struct world *w, const char *name, char *buf, size_t size)
 {
 	for (int i = 1; i < 1000; i++) {
-		if (i == 1)
-			snprintf(buf, size, "%s_snap", name);
-		else
-			snprintf(buf, size, "%s_snap%d", name, i);
-		if (strlen(buf) >= DM_NAME_LEN)
+		int n = i == 1 ? snprintf(buf, size, "%s_snap", name) : snprintf(buf, size, "%s_snap%d", name, i);
+		if (n < 0 || (size_t)n >= size || n >= DM_NAME_LEN)
 			return -ENAMETOOLONG;
 		if (!find_dev(w, buf))
 			return 0;
@@ -187,9 +197,28 @@ static int check_cow_place(const struct snap_plan *p, const struct wrapper *wr)
 	return EXIT_OK;
 }
 
-/* What the COW holds decides: reattach needs a valid store, a new snapshot a blank device (or --force). */
-static int check_cow_content(struct snap_plan *p, const struct cow_header *h, const char *sig)
+/* What sysfs and /proc say still uses the COW: no --force overrides these. */
+static int check_cow_users(const struct snap_plan *p)
 {
+	if (has_partitions(p->cow.major, p->cow.minor))
+		return fail(0, "COW %s has partitions: it is a disk in use, not a spare device (did you mean a partition?)",
+			    p->cow_path);
+	if (has_holders(p->cow.major, p->cow.minor))
+		return fail(0, "COW %s is held by another device (see /sys/dev/block/%u:%u/holders): not touching it",
+			    p->cow_path, p->cow.major, p->cow.minor);
+	if (open_elsewhere(p->cow.major, p->cow.minor))
+		return fail(0, "COW %s is open in another process (see 'fuser -v %s'): not touching it", p->cow_path,
+			    p->cow_path);
+	return EXIT_OK;
+}
+
+/* What the COW holds decides: reattach needs a valid store, a new snapshot a blank device (or --force). */
+static int check_cow_content(struct snap_plan *p, const struct cow_header *h)
+{
+	int holds, data = holds_data(p->cow_fd, p->cow.sectors << DM_SECTOR_SHIFT);
+	const char *sig = find_signature(p->cow_fd, p->cow.sectors << DM_SECTOR_SHIFT, &holds);
+
+	p->cow_sig = sig;
 	if (p->reattach) {
 		if (!h->valid)
 			return fail(0, "COW %s holds no valid snapshot store to reattach%s", p->cow_path,
@@ -201,10 +230,17 @@ static int check_cow_content(struct snap_plan *p, const struct cow_header *h, co
 	} else if (h->valid && !p->force) {
 		return fail(0, "COW %s holds a valid snapshot store (chunk %u): --reattach to use it again, --force to zero it",
 			    p->cow_path, h->chunk);
+	} else if (sig && holds) {
+		return fail(0, "COW %s holds %s: dmsnap never overwrites that, --force or not (wipe it yourself if it is truly spare)",
+			    p->cow_path, sig);
 	} else if (sig && !p->force) {
 		return fail(0, "COW %s holds %s: refusing to overwrite it (--force destroys it)", p->cow_path, sig);
-	} else if (sig || h->valid) {
-		note("dmsnap: --force: destroying %s on %s", sig ? sig : "a valid snapshot store", p->cow_path);
+	} else if (data && !h->present && !p->force) {
+		return fail(0, "COW %s holds data dmsnap does not recognise (its first or last %d KiB are not blank): refusing to overwrite it (--force destroys it)",
+			    p->cow_path, BLANK_SPAN / 1024);
+	} else if (sig || h->valid || (data && !h->present)) {
+		note("dmsnap: --force: destroying %s on %s", sig ? sig : h->valid ? "a valid snapshot store" : "unrecognised data",
+		     p->cow_path);
 	}
 	return EXIT_OK;
 }
@@ -226,32 +262,57 @@ static int check_chunk(struct snap_plan *p, const struct blockdev *origin)
 	return EXIT_OK;
 }
 
+/* The COW opened exclusively, once: what is checked is what is written, whatever its path points to later. */
+static int open_cow(struct snap_plan *p)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open_exclusive(p->cow_path, O_RDWR)) < 0) {
+		if (fd == -EBUSY && stat(p->cow_path, &st) == 0)
+			return explain_busy(p->cow_path, major(st.st_rdev), minor(st.st_rdev),
+					    "a COW device must be unused (another snapshot's COW, mounted, or an md member?)");
+		return fail(fd, "open COW %s:", p->cow_path);
+	}
+	p->cow_fd = fd;
+	if ((fd = probe_fd(fd, &p->cow)) < 0)
+		return fail(fd, "COW %s:", p->cow_path);
+	p->cow.path = p->cow_path;
+	/* What a dm target wrote beneath it may not be in the page cache yet. */
+	drop_cache(p->cow_fd);
+	return EXIT_OK;
+}
+
 /* The COW must be a spare block device that nothing else uses, big enough, and (unless --force) blank. */
 static int check_cow(struct snap_plan *p, const struct wrapper *wr, const struct blockdev *origin)
 {
 	struct cow_header h;
-	const char *sig;
-	int fd, r;
+	int r;
 
-	if ((r = probe_blockdev(p->cow_path, &p->cow)) < 0)
-		return fail(r, "COW %s:", p->cow_path);
-	if (check_cow_place(p, wr))
+	if (open_cow(p) || check_cow_place(p, wr) || check_cow_users(p))
 		return EXIT_FAIL;
-	if ((fd = open_exclusive(p->cow_path, O_RDWR)) < 0) {
-		if (fd == -EBUSY)
-			return explain_busy(p->cow_path, p->cow.major, p->cow.minor,
-					    "a COW device must be unused (another snapshot's COW, mounted, or an md member?)");
-		return fail(fd, "open COW %s:", p->cow_path);
-	}
-	if ((r = read_cow_header(fd, &h)) < 0) {
-		close(fd);
+	if ((r = read_cow_header(p->cow_fd, &h)) < 0)
 		return fail(r, "read COW %s:", p->cow_path);
-	}
-	sig = find_signature(fd, p->cow.sectors << DM_SECTOR_SHIFT);
-	close(fd);
-	if (check_cow_content(p, &h, sig))
+	if (check_cow_content(p, &h))
 		return EXIT_FAIL;
 	return check_chunk(p, origin);
+}
+
+/*
+ * Right before the header is zeroed (the sync may have taken seconds): the
+ * COW still holds what it held when it was checked.
+ */
+static int recheck_cow(const struct snap_plan *p)
+{
+	struct cow_header h;
+	int holds;
+
+	drop_cache(p->cow_fd);
+	const char *sig = find_signature(p->cow_fd, p->cow.sectors << DM_SECTOR_SHIFT, &holds);
+	if (read_cow_header(p->cow_fd, &h) < 0 || sig != p->cow_sig || (p->reattach && (!h.valid || h.chunk != p->chunk)))
+		return fail(0, "COW %s changed while snap was preparing (it now holds %s): no snapshot taken; %s unchanged",
+			    p->cow_path, sig ? sig : h.valid ? "a snapshot store" : "something else", p->name);
+	return EXIT_OK;
 }
 
 /*
@@ -322,6 +383,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 	char *end;
 
 	memset(p, 0, sizeof *p);
+	p->cow_fd = -1;
 	*help = 0;
 	while ((c = getopt_long(argc, argv, "c:s:nvqh", list, NULL)) != -1) {
 		switch (c) {
@@ -360,9 +422,9 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 	p->name = argv[optind];
 	p->cow_path = argv[optind + 1];
 	if (snapname) {
-		if (dm_check_name(snapname)) {
-			errf("dmsnap: snap: '%s' is not a device name: 1-127 printable ASCII bytes without '/' or blanks\n",
-			     snapname);
+		if (snapname[0] == '-' || dm_check_name(snapname)) {
+			errf("dmsnap: %s: '%s' is not a snapshot name: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
+			     cmd, snapname);
 			return EXIT_USAGE;
 		}
 		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);
@@ -386,7 +448,10 @@ static int look_snap(int fd, const struct world *w, struct snap_plan *p, const s
 	if (p->snapname[0]) {
 		if (find_dev(w, p->snapname))
 			return fail(0, "snapshot name %s is taken: pick another with -s", p->snapname);
-	} else if ((r = default_snapname(w, p->name, p->snapname, sizeof p->snapname)) < 0) {
+	} else if ((r = default_snapname(w, p->name, p->snapname, sizeof p->snapname)) == -ENAMETOOLONG) {
+		return fail(0, "%s: its snapshot's name would pass the kernel's %d bytes: give a shorter one with -s",
+			    p->name, DM_NAME_LEN - 1);
+	} else if (r < 0) {
 		return fail(r, "%s: no free snapshot name; give one with -s:", p->name);
 	}
 	/* Unknown block size (no sysfs): 512 lets the kernel have the last word. */
@@ -441,9 +506,13 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 	char uuid[DM_UUID_LEN];
 	int r;
 
-	if (!p->reattach &&
-	    (r = zero_header(p->cow_path, p->cow.sectors << DM_SECTOR_SHIFT, p->chunk << DM_SECTOR_SHIFT)) < 0)
+	if (recheck_cow(p))
+		return EXIT_FAIL;
+	/* A zero header tells the kernel the store is new; an old one would be reloaded silently. */
+	if (!p->reattach && (r = zero_range(p->cow_fd, 0, p->chunk << DM_SECTOR_SHIFT)) < 0)
 		return fail(r, "zero the header of COW %s:", p->cow_path);
+	/* The table names the device checked by its number; the kernel claims it now. */
+	close_cow(p);
 	/*
 	 * The uuid marks the device as dmsnap's, so recover knows an empty
 	 * leftover is ours, and whether its store was new or reattached.
@@ -483,8 +552,8 @@ static int prepare_snap(int fd, struct snap_plan *p)
 	return r;
 }
 
-/* look, plan, act: the whole snap once its arguments are parsed. */
-int take_snapshot(int fd, struct snap_plan *p)
+/* act: signals wait until the state is consistent again. */
+static int act_snap(int fd, struct snap_plan *p)
 {
 	struct dm_info snap_info;
 	sigset_t saved;
@@ -492,14 +561,12 @@ int take_snapshot(int fd, struct snap_plan *p)
 	long us = 0;
 	int r;
 
-	if ((r = prepare_snap(fd, p)))
-		return r;
-
-	/* act: signals wait until the state is consistent again */
 	fault_pause("cow-checked");
 	if (!p->no_sync)
 		sync_before_freeze(p);
 	fault_pause("synced");
+	if (stop_pending())
+		return fail(0, "interrupted: no snapshot taken; %s unchanged", p->name);
 	fflush(stdout);
 	warn_window(open_window(&saved));
 	if ((r = stage_snap(fd, p, &snap_info))) {
@@ -527,6 +594,17 @@ int take_snapshot(int fd, struct snap_plan *p)
 	return EXIT_OK;
 }
 
+/* look, plan, act: the whole snap once its arguments are parsed. */
+int take_snapshot(int fd, struct snap_plan *p)
+{
+	int r = prepare_snap(fd, p);
+
+	if (r == EXIT_OK)
+		r = act_snap(fd, p);
+	close_cow(p);
+	return r;
+}
+
 int cmd_snap(int argc, char **argv)
 {
 	struct snap_plan p;
@@ -536,9 +614,14 @@ int cmd_snap(int argc, char **argv)
 		return r;
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
+	/* A stop signal is noted, cleaned up after, and said: never a half-made snapshot. */
+	catch_stop_signals();
 	if ((r = take_snapshot(fd, &p)))
 		return r;
 	printf("%s/%s\n", DM_DIR, p.snapname);
+	if (stop_pending())
+		return fail(0, "interrupted after the snapshot was complete: %s stays ('dmsnap drop %s %s' removes it)",
+			    p.snapname, p.name, p.snapname);
 	return EXIT_OK;
 }
 

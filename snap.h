@@ -19,6 +19,8 @@ struct snap_plan {
 	const char *name, *cow_path, *mount_dir;
 	char snapname[DM_NAME_LEN];
 	struct blockdev cow;
+	int cow_fd;           /* open exclusively from the check to the header's zeroing; -1 closed */
+	const char *cow_sig;  /* the signature the check found (NULL: none) */
 	uint64_t chunk;
 	int transient, force, reattach, no_sync, swap_origin;
 	uint32_t origin_major, origin_minor;  /* NAME */

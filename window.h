@@ -15,7 +15,9 @@
 /* Locks memory and blocks every signal (the old mask in *saved); -errno if mlockall failed (signals are blocked all the same). */
 int open_window(sigset_t *saved);
 void close_window(const sigset_t *saved);
-/* A stop signal (INT, TERM, HUP) arrived while they were blocked. */
+/* From now on a stop signal (INT, TERM, HUP) is only noted, for stop_pending(). */
+void catch_stop_signals(void);
+/* A stop signal was noted, or arrived while signals were blocked. */
 int stop_pending(void);
 long elapsed_us(const struct timespec *a, const struct timespec *b);
 

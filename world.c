@@ -15,6 +15,7 @@
 
 #include "device.h"
 #include "targets.h"
+#include "util.h"
 #include "world.h"
 
 /* ---- reading ---- */
@@ -35,6 +36,22 @@ static int has_status(const struct dev *d)
 	return d->live_params && (!strcmp(d->live.type, "snapshot") || !strcmp(d->live.type, "snapshot-merge"));
 }
 
+/* The size of the device a linear table maps, from sysfs; 0 when unknown. */
+static uint64_t linear_under_sectors(const struct dev *d)
+{
+	char path[64], line[32], *end;
+	uint32_t major, minor;
+	uint64_t offset, sectors;
+
+	if (!d->live_params || strcmp(d->live.type, "linear") ||
+	    dm_parse_linear(d->live_params, &major, &minor, &offset))
+		return 0;
+	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/size", major, minor);
+	if (!read_line_file(path, line, sizeof line) || parse_u64(line, &end, &sectors) || *end)
+		return 0;
+	return sectors;
+}
+
 static int scan_device(int fd, const char *name, struct dev *d)
 {
 	struct dm_target t;
@@ -53,6 +70,7 @@ static int scan_device(int fd, const char *name, struct dev *d)
 		return r;
 	if (has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) < 0)
 		return r;
+	d->under_sectors = linear_under_sectors(d);
 	return 0;
 }
 
@@ -129,15 +147,27 @@ static int is_snapshot_of(const struct dev *d, const struct dev *dup)
 	       first_arg_is(d->inactive_params, dup->info.major, dup->info.minor);
 }
 
+/* One linear target over the whole of major:minor, from its start (when sysfs tells its size). */
+static int is_whole_linear(const struct dev *d, uint32_t major, uint32_t minor, uint64_t sectors)
+{
+	uint32_t ma, mi;
+	uint64_t offset;
+
+	return is_type(d, "linear") && d->info.target_count == 1 &&
+	       dm_parse_linear(d->live_params, &ma, &mi, &offset) == 0 && ma == major && mi == minor &&
+	       offset == 0 && d->live.start == 0 && d->live.length == sectors;
+}
+
 static enum wrap_mode wrapper_mode(const struct wrapper *wr)
 {
 	const struct dev *top = wr->top;
 	uint32_t ma = wr->dup->info.major, mi = wr->dup->info.minor;
 
-	if (top->info.target_count != 1 || !top->live_params)
+	if (top->info.target_count != 1 || !top->live_params || top->live.start != 0 ||
+	    top->live.length != wr->sectors)
 		return MODE_OTHER;
 	if (is_type(top, "linear"))
-		return first_arg_is(top->live_params, wr->base_major, wr->base_minor) ? MODE_LINEAR : MODE_OTHER;
+		return is_whole_linear(top, wr->base_major, wr->base_minor, wr->sectors) ? MODE_LINEAR : MODE_OTHER;
 	if (!first_arg_is(top->live_params, ma, mi))
 		return MODE_OTHER;
 	if (is_type(top, "snapshot-origin"))
@@ -209,10 +239,14 @@ int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr
 		return -ENXIO;
 	if (dup_name(name, dup, sizeof dup) || !(wr->dup = find_dev(w, dup)))
 		return -ENOENT;
-	if (!is_type(wr->dup, "linear") || wr->dup->info.target_count != 1 ||
-	    dm_parse_linear(wr->dup->live_params, &wr->base_major, &wr->base_minor, &offset) || offset)
+	if (!is_type(wr->dup, "linear") ||
+	    dm_parse_linear(wr->dup->live_params, &wr->base_major, &wr->base_minor, &offset))
 		return -EINVAL;
 	wr->sectors = wr->dup->live.length;
+	/* Anything else (an offset, a part, several targets) would shift or cut what a snapshot shows. */
+	if (!is_whole_linear(wr->dup, wr->base_major, wr->base_minor,
+			     wr->dup->under_sectors ? wr->dup->under_sectors : wr->sectors))
+		return -EINVAL;
 	wr->mode = wrapper_mode(wr);
 	return collect_users(w, wr);
 }

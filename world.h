@@ -26,6 +26,7 @@ struct dev {
 	struct dm_target live, inactive;      /* first target of each table */
 	char *live_params, *inactive_params;  /* NULL: no such table */
 	char *status;                         /* live status of a snapshot or snapshot-merge, else NULL */
+	uint64_t under_sectors;               /* live linear table: size of the device it maps, 0 unknown */
 };
 
 struct world {
@@ -58,7 +59,8 @@ struct dev *find_dev(const struct world *w, const char *name);
 
 /*
  * NAME as a wrapper: 0, or why not: -ENXIO no NAME, -ENOENT no NAME_dup,
- * -EINVAL NAME_dup is not dmsnap's, -ENOMEM.  wrapper_free() after a 0.
+ * -EINVAL NAME_dup is not one linear target over the whole of one device
+ * from its start, -ENOMEM.  wrapper_free() after a 0.
  */
 int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr);
 void wrapper_free(struct wrapper *wr);
