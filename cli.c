@@ -7,9 +7,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "device.h"
+#include "faults.h"
+#include "lock.h"
 
 int quiet, verbose;
 const char *synopsis = "COMMAND";
@@ -207,4 +210,41 @@ void node_or_warn(const char *name, const struct dm_info *info)
 
 	if (r < 0)
 		warn(r, "%s: cannot make %s/%s:", name, DM_DIR, name);
+}
+
+#define LOCK_WAIT_SECONDS 120  /* a snap or drop takes well under a second; a merge's switch a few */
+#define LOCK_TICKS_PER_SECOND 20
+
+static void holder_of(int fd, pid_t *pid, char *cmd, size_t size)
+{
+	*pid = lock_holder(fd);
+	if (*pid)
+		process_command(*pid, cmd, size);
+	else
+		snprintf(cmd, size, "unknown");
+}
+
+int lock_or_fail(int fd)
+{
+	struct timespec tick = { 0, 1000 * 1000 * 1000 / LOCK_TICKS_PER_SECOND };
+	char cmd[256];
+	pid_t pid;
+	int r, i;
+
+	for (i = 0; (r = lock_try(fd)) == -EWOULDBLOCK && i < LOCK_WAIT_SECONDS * LOCK_TICKS_PER_SECOND; i++) {
+		if (i == LOCK_TICKS_PER_SECOND) {
+			holder_of(fd, &pid, cmd, sizeof cmd);
+			note("dmsnap: waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (r == -EWOULDBLOCK) {
+		holder_of(fd, &pid, cmd, sizeof cmd);
+		return fail(0, "pid %d (%s) has held dmsnap's lock on %s for %d s: giving up, nothing changed",
+			    (int)pid, cmd, DM_CONTROL_PATH, LOCK_WAIT_SECONDS);
+	}
+	if (r < 0)
+		return fail(r, "lock %s:", DM_CONTROL_PATH);
+	fault_pause("locked");
+	return EXIT_OK;
 }

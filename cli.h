@@ -54,6 +54,11 @@ int scan_or_fail(int fd, struct world *w);
 int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr);
 /* The target type, loading its module; EXIT_FAIL naming the module when it is missing. */
 int require_target(int fd, const char *type, const char *module);
+/*
+ * dmsnap's lock (lock.h), waiting at most a bounded time and naming who
+ * holds it; EXIT_FAIL after saying why it was not had.  lock_release() after.
+ */
+int lock_or_fail(int fd);
 /* /dev/mapper/NAME for a device just made or resumed; warns when it cannot be made. */
 void node_or_warn(const char *name, const struct dm_info *info);
 

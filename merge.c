@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "lock.h"
 #include "merge.h"
 #include "probe.h"
 #include "targets.h"
@@ -230,7 +231,7 @@ static int start_merge(int fd, const struct merge_plan *m)
 }
 
 /* Merge finished: NAME back to linear over DEV. */
-static int finish_merge(int fd, const char *name)
+static int finish_merge_locked(int fd, const char *name)
 {
 	struct world w;
 	struct wrapper wr;
@@ -253,6 +254,36 @@ static int finish_merge(int fd, const char *name)
 	world_free(&w);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
+	return r;
+}
+
+static int finish_merge(int fd, const char *name)
+{
+	int r;
+
+	if (lock_or_fail(fd))
+		return EXIT_FAIL;
+	r = finish_merge_locked(fd, name);
+	lock_release(fd);
+	return r;
+}
+
+/* After the handover NAME carries snapshot-merge, or something changed it behind dmsnap's back. */
+static int verify_merging(int fd, const char *name)
+{
+	struct world w;
+	struct wrapper wr;
+	int r;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
+		if (wr.mode != MODE_MERGE)
+			r = fail(0, "%s: after the handover it is %s, not merging: something changed it behind dmsnap's back",
+				 name, mode_word(wr.mode));
+		wrapper_free(&wr);
+	}
+	world_free(&w);
 	return r;
 }
 
@@ -282,7 +313,8 @@ static int begin_merge(int fd, struct merge_plan *m)
 		if (!m->snap)
 			note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
 			     m->source, m->name);
-		r = start_merge(fd, m);
+		if ((r = start_merge(fd, m)) == EXIT_OK)
+			r = verify_merging(fd, m->name);
 	}
 	wrapper_free(&wr);
 	world_free(&w);
@@ -306,9 +338,11 @@ int cmd_merge(int argc, char **argv)
 		return usage_error();
 	m.name = argv[optind];
 	m.source = argc - optind == 2 ? argv[optind + 1] : NULL;
-	if ((fd = need_control()) < 0)
+	if ((fd = need_control()) < 0 || lock_or_fail(fd))
 		return EXIT_FAIL;
-	if ((r = begin_merge(fd, &m)))
+	r = begin_merge(fd, &m);
+	lock_release(fd);
+	if (r)
 		return r;
 	if (!wait) {
 		struct dm_snap_status st;
@@ -449,13 +483,15 @@ static int recover_all(int fd)
 int cmd_recover(int argc, char **argv)
 {
 	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
-	int c, fd;
+	int c, fd, r;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
 		return c == 'h' ? show_help() : usage_error();
 	if (argc - optind > 1)
 		return usage_error();
-	if ((fd = need_control()) < 0)
+	if ((fd = need_control()) < 0 || lock_or_fail(fd))
 		return EXIT_FAIL;
-	return argc - optind == 1 ? recover_one(fd, argv[optind]) : recover_all(fd);
+	r = argc - optind == 1 ? recover_one(fd, argv[optind]) : recover_all(fd);
+	lock_release(fd);
+	return r;
 }

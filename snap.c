@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "device.h"
 #include "faults.h"
+#include "lock.h"
 #include "snap.h"
 #include "util.h"
 #include "window.h"
@@ -97,15 +98,53 @@ static int look_wrap(int fd, const char *name, const char *path, const struct bl
 	return fail(0, "%s or %s exists already and does not wrap %s: pick another NAME", name, dup, path);
 }
 
+/* wrap's look (again, under the lock), plan and act. */
+static int wrap_locked(int fd, const char *path, const char *name, const struct blockdev *bd, int if_missing)
+{
+	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
+	struct target_line line;
+	struct dm_info info;
+	enum dm_cmd failed;
+	int done, r;
+
+	dup_name(name, dup, sizeof dup);
+	if ((r = look_wrap(fd, name, path, bd, if_missing, &done)) || done) {
+		if (done)
+			printf("%s/%s\n", DM_DIR, name);
+		return r;
+	}
+	if ((r = open_exclusive(path, O_RDONLY)) < 0) {
+		if (r == -EBUSY)
+			return explain_busy(path, bd->major, bd->minor,
+					    "device-mapper must claim it, so wrap it before mounting (at boot: see initramfs-hook) and mount /dev/mapper/NAME");
+		return fail(r, "open %s:", path);
+	}
+	close(r);
+
+	/* plan */
+	build_linear(&line, bd->sectors, bd->major, bd->minor);
+
+	/* act */
+	if ((r = create_device(fd, dup, NULL, &line.t, 1, 0, &info, &failed)) < 0)
+		return dm_fail(r, failed, dup);
+	node_or_warn(dup, &info);
+	if ((r = create_device(fd, name, NULL, &line.t, 1, 0, &info, &failed)) < 0) {
+		dm_warn(r, failed, name);
+		if ((r = remove_device(fd, dup, REMOVE_TRIES, 0)) < 0)
+			dm_warn(r, DM_DEV_REMOVE_CMD, dup);
+		return fail(0, "%s: not wrapped; nothing changed", path);
+	}
+	node_or_warn(name, &info);
+	printf("%s/%s\n", DM_DIR, name);
+	return EXIT_OK;
+}
+
 int cmd_wrap(int argc, char **argv)
 {
 	static const struct option list[] = { { "if-missing", no_argument, NULL, 'm' },
 					      { "help", no_argument, NULL, 'h' }, { 0 } };
-	int if_missing = 0, done, c, fd, r;
+	int if_missing = 0, c, fd, r;
 	struct blockdev bd;
-	struct target_line line;
-	struct dm_info info;
-	enum dm_cmd failed;
 	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1) {
@@ -129,37 +168,11 @@ int cmd_wrap(int argc, char **argv)
 	if (has_partitions(bd.major, bd.minor))
 		return fail(0, "%s has partitions: wrapping the whole disk would lock them all; wrap the partition that holds the filesystem",
 			    path);
-	if ((fd = need_control()) < 0)
+	if ((fd = need_control()) < 0 || lock_or_fail(fd))
 		return EXIT_FAIL;
-	if ((r = look_wrap(fd, name, path, &bd, if_missing, &done)) || done) {
-		if (done)
-			printf("%s/%s\n", DM_DIR, name);
-		return r;
-	}
-	if ((r = open_exclusive(path, O_RDONLY)) < 0) {
-		if (r == -EBUSY)
-			return explain_busy(path, bd.major, bd.minor,
-					    "device-mapper must claim it, so wrap it before mounting (at boot: see initramfs-hook) and mount /dev/mapper/NAME");
-		return fail(r, "open %s:", path);
-	}
-	close(r);
-
-	/* plan */
-	build_linear(&line, bd.sectors, bd.major, bd.minor);
-
-	/* act */
-	if ((r = create_device(fd, dup, NULL, &line.t, 1, 0, &info, &failed)) < 0)
-		return dm_fail(r, failed, dup);
-	node_or_warn(dup, &info);
-	if ((r = create_device(fd, name, NULL, &line.t, 1, 0, &info, &failed)) < 0) {
-		dm_warn(r, failed, name);
-		if ((r = remove_device(fd, dup, REMOVE_TRIES, 0)) < 0)
-			dm_warn(r, DM_DEV_REMOVE_CMD, dup);
-		return fail(0, "%s: not wrapped; nothing changed", path);
-	}
-	node_or_warn(name, &info);
-	printf("%s/%s\n", DM_DIR, name);
-	return EXIT_OK;
+	r = wrap_locked(fd, path, name, &bd, if_missing);
+	lock_release(fd);
+	return r;
 }
 
 /* ---- snap ---- */
@@ -594,14 +607,44 @@ static int act_snap(int fd, struct snap_plan *p)
 	return EXIT_OK;
 }
 
-/* look, plan, act: the whole snap once its arguments are parsed. */
+/*
+ * After the switch, what the kernel holds is what snap made: NAME carries
+ * snapshot-origin and the snapshot is live over NAME_dup.  Anything else
+ * (a command that bypassed the lock) is said loudly.
+ */
+static int verify_snapped(int fd, const struct snap_plan *p)
+{
+	struct world w;
+	struct wrapper wr;
+	int r, found = 0;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if ((r = wrapper_or_fail(&w, p->name, &wr)) == EXIT_OK) {
+		for (size_t i = 0; i < wr.nsnaps; i++)
+			found |= !strcmp(wr.snaps[i]->name, p->snapname) && wr.snaps[i]->live_params &&
+				 !(wr.snaps[i]->info.flags & DM_SUSPEND_FLAG);
+		if (wr.mode != MODE_ORIGIN || !found)
+			r = fail(0, "%s: after the switch %s is %s and %s %s: something changed it behind dmsnap's back; 'dmsnap show %s'",
+				 p->snapname, p->name, mode_word(wr.mode), p->snapname,
+				 found ? "is live" : "is not live", p->name);
+		wrapper_free(&wr);
+	}
+	world_free(&w);
+	return r;
+}
+
+/* look, plan, act under dmsnap's lock: the whole snap once its arguments are parsed. */
 int take_snapshot(int fd, struct snap_plan *p)
 {
-	int r = prepare_snap(fd, p);
+	int r;
 
-	if (r == EXIT_OK)
-		r = act_snap(fd, p);
+	if (lock_or_fail(fd))
+		return EXIT_FAIL;
+	if ((r = prepare_snap(fd, p)) == EXIT_OK && (r = act_snap(fd, p)) == EXIT_OK)
+		r = verify_snapped(fd, p);
 	close_cow(p);
+	lock_release(fd);
 	return r;
 }
 
@@ -724,13 +767,32 @@ static int look_drop(const struct wrapper *wr, const char *snapname, struct dev 
 	return EXIT_OK;
 }
 
-int drop_snapshots(int fd, const char *name, const char *snapname)
+/* After dropping every snapshot: NAME is linear again (unless something changed it behind our back). */
+static int verify_linear(int fd, const char *name)
+{
+	struct world w;
+	struct wrapper wr;
+	int r;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
+		if (wr.mode != MODE_LINEAR || wr.nsnaps)
+			r = fail(0, "%s: after the drop it is %s with %zu snapshot%s: something changed it behind dmsnap's back; 'dmsnap show %s'",
+				 name, mode_word(wr.mode), wr.nsnaps, wr.nsnaps == 1 ? "" : "s", name);
+		wrapper_free(&wr);
+	}
+	world_free(&w);
+	return r;
+}
+
+static int drop_locked(int fd, const char *name, const char *snapname)
 {
 	struct world w;
 	struct wrapper wr;
 	struct dev **drop = NULL;
 	size_t n = 0;
-	int r, failed = 0;
+	int r, failed = 0, last;
 
 	if (scan_or_fail(fd, &w))
 		return EXIT_FAIL;
@@ -744,8 +806,9 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 		r = look_drop(&wr, snapname, drop, &n);
 
 	/* act */
-	if (r == EXIT_OK && n == wr.nsnaps && wr.mode == MODE_ORIGIN)
-		r = drop_last(fd, &wr, drop, n);
+	last = n == wr.nsnaps && wr.mode == MODE_ORIGIN;
+	if (r == EXIT_OK && last && (r = drop_last(fd, &wr, drop, n)) == EXIT_OK)
+		r = verify_linear(fd, name);
 	else if (r == EXIT_OK) {
 		for (size_t i = 0; i < n; i++)
 			removed(remove_device(fd, drop[i]->name, REMOVE_TRIES, 0), drop[i], 1, &failed);
@@ -756,6 +819,17 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 	free(drop);
 	wrapper_free(&wr);
 	world_free(&w);
+	return r;
+}
+
+int drop_snapshots(int fd, const char *name, const char *snapname)
+{
+	int r;
+
+	if (lock_or_fail(fd))
+		return EXIT_FAIL;
+	r = drop_locked(fd, name, snapname);
+	lock_release(fd);
 	return r;
 }
 
@@ -775,19 +849,13 @@ int cmd_drop(int argc, char **argv)
 
 /* ---- unwrap ---- */
 
-int cmd_unwrap(int argc, char **argv)
+static int unwrap_locked(int fd, const char *name)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	struct world w;
 	struct wrapper wr;
-	int c, fd, r, failed = 0;
+	int r, failed = 0;
 
-	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
-		return c == 'h' ? show_help() : usage_error();
-	if (argc - optind != 1)
-		return usage_error();
-	const char *name = argv[optind];
-	if ((fd = need_control()) < 0 || scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w))
 		return EXIT_FAIL;
 	if ((r = wrapper_or_fail(&w, name, &wr))) {
 		world_free(&w);
@@ -808,5 +876,21 @@ int cmd_unwrap(int argc, char **argv)
 	}
 	wrapper_free(&wr);
 	world_free(&w);
+	return r;
+}
+
+int cmd_unwrap(int argc, char **argv)
+{
+	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	int c, fd, r;
+
+	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
+		return c == 'h' ? show_help() : usage_error();
+	if (argc - optind != 1)
+		return usage_error();
+	if ((fd = need_control()) < 0 || lock_or_fail(fd))
+		return EXIT_FAIL;
+	r = unwrap_locked(fd, argv[optind]);
+	lock_release(fd);
 	return r;
 }

@@ -1,0 +1,97 @@
+/*
+ * lock.c - one dmsnap workflow at a time (lock.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "util.h"
+
+int lock_try(int fd)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+void lock_release(int fd)
+{
+	flock(fd, LOCK_UN);
+}
+
+/* The i-th blank-separated field of line (cut at its end), or NULL. */
+static char *field(char *line, int i, char **save)
+{
+	char *w = strtok_r(line, " \t", save);
+
+	while (w && i-- > 0)
+		w = strtok_r(NULL, " \t", save);
+	return w;
+}
+
+/* "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END", the device in hex. */
+static pid_t holder_in(char *line, const struct stat *st)
+{
+	char *save, *kind = field(line, 1, &save), *pid, *id, *end;
+	unsigned long maj, min, ino;
+
+	if (!kind || strcmp(kind, "FLOCK") || !(pid = field(NULL, 2, &save)) || !(id = field(NULL, 0, &save)))
+		return 0;
+	maj = strtoul(id, &end, 16);
+	if (*end != ':' || (min = strtoul(end + 1, &end, 16), *end != ':'))
+		return 0;
+	ino = strtoul(end + 1, &end, 10);
+	if (*end || maj != major(st->st_dev) || min != minor(st->st_dev) || ino != st->st_ino)
+		return 0;
+	return (pid_t)strtol(pid, NULL, 10);
+}
+
+pid_t lock_holder(int fd)
+{
+	struct stat st;
+	size_t len;
+	pid_t pid = 0;
+	int lfd;
+	char *text;
+
+	if (fstat(fd, &st) < 0 || (lfd = open("/proc/locks", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	text = read_all(lfd, &len);
+	close(lfd);
+	for (char *line = text, *next; !pid && line && *line; line = next) {
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		pid = holder_in(line, &st);
+	}
+	free(text);
+	return pid;
+}
+
+void process_command(pid_t pid, char *buf, size_t size)
+{
+	char path[32];
+	int fd;
+	ssize_t n;
+
+	snprintf(buf, size, "?");
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n > 0 && buf[n - 1] == ' ' ? n - 1 : n] = '\0';
+}
