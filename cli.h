@@ -20,6 +20,7 @@ enum {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_INVALID = 3,  /* a snapshot is invalid or unprotected: its content cannot be trusted */
+	EXIT_MERGING = 4,  /* snap --reattach: the COW holds a merge under way, for 'merge NAME COW' to continue */
 };
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))

@@ -15,6 +15,7 @@
 
 #include "device.h"
 #include "probe.h"
+#include "record.h"
 #include "util.h"
 
 #define DISK_GID 6  /* Debian's "disk" group */
@@ -278,6 +279,42 @@ int retire_cow(const char *params, char *path, size_t size)
 	uint64_t bytes = bd.sectors << DM_SECTOR_SHIFT, span = bytes < BLANK_SPAN ? bytes : BLANK_SPAN;
 	if (r == 0 && (r = zero_range(fd, 0, span)) == 0)
 		r = zero_range(fd, bytes - span, span);
+	close(fd);
+	return r;
+}
+
+int mark_cow(const char *params, uint64_t sectors, const char *origin, enum cow_state state)
+{
+	struct dm_snap_table t;
+	struct cow_header h;
+	struct cow_record rec;
+	struct blockdev bd;
+	char path[128];
+	int fd, r;
+
+	if (!params || dm_parse_snap_table(params, &t) < 0 || !strcmp(t.mode, "N"))
+		return -EINVAL;
+	if (t.chunk < RECORD_MIN_CHUNK)
+		return -ENOSPC;
+	devno_path(t.cow_major, t.cow_minor, path, sizeof path);
+	/* The kernel holds the store: a shared open, checked against the table's device number. */
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((r = probe_fd(fd, &bd)) == 0 && (bd.major != t.cow_major || bd.minor != t.cow_minor))
+		r = -ENODEV;
+	drop_cache(fd);
+	if (r == 0 && ((r = read_cow_header(fd, &h)) < 0 || !h.valid || h.chunk != t.chunk))
+		r = r < 0 ? r : -ENOENT;
+	if (r == 0) {
+		if (record_read(fd, t.chunk, &rec) < 0) {
+			memset(&rec, 0, sizeof rec);
+			rec.chunk = (uint32_t)t.chunk;
+			rec.origin_sectors = sectors;
+			snprintf(rec.origin, sizeof rec.origin, "%s", origin);
+		}
+		rec.state = state;
+		r = record_write(fd, &rec);
+	}
 	close(fd);
 	return r;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dm_ioctl.h"
+#include "record.h"
 #include "targets.h"
 
 /* /dev/mapper/control, opened and version-checked once. */
@@ -49,5 +50,13 @@ int target_ready(int fd, const char *type, const char *module);
 int zero_range(int fd, uint64_t off, uint64_t bytes);
 /* The COW of a snapshot that is gone (its snapshot table line): header zeroed, so the next snap takes it. */
 int retire_cow(const char *params, char *path, size_t size);
+
+/*
+ * Sets the record's state on the COW a live snapshot (or snapshot-merge)
+ * line names, keeping what the record said of its origin; without a record,
+ * one is made from sectors and origin.  -ENOSPC: the chunk leaves no room;
+ * -ENOENT: no valid store there.
+ */
+int mark_cow(const char *params, uint64_t sectors, const char *origin, enum cow_state state);
 
 #endif

@@ -132,13 +132,64 @@ struct merge_plan {
 	struct dev *snap;            /* NULL when merging straight from a COW */
 	struct dm_snap_table tab;
 	struct target_line line;     /* snapshot-merge, for NAME */
+	enum cow_state was;          /* the COW's record before the merge */
+	int recorded;                /* the record says merging */
 };
+
+/*
+ * Merging straight from a COW (after a reboot): a valid store, not another
+ * snapshot's, and (when it has dmsnap's record) NAME's.  Checked through one
+ * descriptor; the table names the device checked by its number.
+ */
+static int look_merge_cow(const struct wrapper *wr, struct merge_plan *m)
+{
+	struct cow_record rec, origin;
+	struct cow_header h;
+	struct blockdev cow;
+	char want[256], got[256];
+	int fd, r;
+
+	if ((fd = open_exclusive(m->source, O_RDONLY)) < 0)
+		return fail(fd, "open COW %s:", m->source);
+	if ((r = probe_fd(fd, &cow)) < 0) {
+		close(fd);
+		return fail(r, "COW %s:", m->source);
+	}
+	for (size_t i = 0; i < wr->nsnaps; i++) {
+		struct dm_snap_table t;
+		if (wr->snaps[i]->live_params && dm_parse_snap_table(wr->snaps[i]->live_params, &t) == 0 &&
+		    t.cow_major == cow.major && t.cow_minor == cow.minor) {
+			close(fd);
+			return fail(0, "COW %s belongs to the snapshot %s: 'dmsnap merge %s %s'", m->source,
+				    wr->snaps[i]->name, m->name, wr->snaps[i]->name);
+		}
+	}
+	drop_cache(fd);
+	r = read_cow_header(fd, &h);
+	int has_rec = r == 0 && h.valid && record_read(fd, h.chunk, &rec) == 0;
+	close(fd);
+	if (r < 0 || !h.valid)
+		return fail(0, "COW %s holds no valid snapshot store to merge", m->source);
+	m->tab = (struct dm_snap_table){ .cow_major = cow.major, .cow_minor = cow.minor, .mode = "P", .chunk = h.chunk };
+	m->was = has_rec ? rec.state : COW_SNAPSHOT;
+	if (!has_rec) {
+		note("dmsnap: COW %s has no dmsnap record (made by hand?): merging on its chunk size alone", m->source);
+		return EXIT_OK;
+	}
+	origin_identity(wr->base_major, wr->base_minor, wr->sectors, m->name, &origin);
+	describe_record(&origin, want, sizeof want);
+	describe_record(&rec, got, sizeof got);
+	if (!record_matches(&rec, &origin))
+		return fail(0, "COW %s belongs to %s, not to %s: not merging it", m->source, got, want);
+	if (rec.state == COW_DROPPING)
+		return fail(0, "COW %s held a snapshot that was dropped: nothing to merge", m->source);
+	return EXIT_OK;
+}
 
 /* The snapshot to merge: refuse anything that would lose data or surprise a reader of NAME. */
 static int look_merge(int fd, struct world *w, const struct wrapper *wr, struct merge_plan *m)
 {
 	struct dm_snap_status st;
-	struct blockdev cow;
 	int r;
 
 	if (wr->top->info.open_count > 0)
@@ -147,23 +198,8 @@ static int look_merge(int fd, struct world *w, const struct wrapper *wr, struct 
 	if (wr->mode != MODE_LINEAR && wr->mode != MODE_ORIGIN)
 		return fail(0, "%s has a table dmsnap did not make: not merging", m->name);
 	if (strchr(m->source, '/')) {
-		struct cow_header h;
-		if ((r = probe_blockdev(m->source, &cow)) < 0)
-			return fail(r, "COW %s:", m->source);
-		for (size_t i = 0; i < wr->nsnaps; i++)
-			if (dm_parse_snap_table(wr->snaps[i]->live_params ? wr->snaps[i]->live_params : "", &m->tab) == 0 &&
-			    m->tab.cow_major == cow.major && m->tab.cow_minor == cow.minor)
-				return fail(0, "COW %s belongs to the snapshot %s: 'dmsnap merge %s %s'", m->source,
-					    wr->snaps[i]->name, m->name, wr->snaps[i]->name);
-		int cfd = open_exclusive(m->source, O_RDONLY);
-		if (cfd < 0)
-			return fail(cfd, "open COW %s:", m->source);
-		r = read_cow_header(cfd, &h);
-		close(cfd);
-		if (r < 0 || !h.valid)
-			return fail(0, "COW %s holds no valid snapshot store to merge", m->source);
-		m->tab = (struct dm_snap_table){ .cow_major = cow.major, .cow_minor = cow.minor, .mode = "P",
-						 .chunk = h.chunk };
+		if ((r = look_merge_cow(wr, m)))
+			return r;
 	} else {
 		for (size_t i = 0; i < wr->nsnaps; i++)
 			if (!strcmp(wr->snaps[i]->name, m->source))
@@ -175,6 +211,7 @@ static int look_merge(int fd, struct world *w, const struct wrapper *wr, struct 
 			return fail(0, "%s is open (mounted?): unmount it first", m->source);
 		if (!m->snap->live_params || dm_parse_snap_table(m->snap->live_params, &m->tab) < 0)
 			return fail(0, "%s is not an active snapshot: 'dmsnap recover %s' first", m->source, m->name);
+		m->was = COW_SNAPSHOT;
 		if (!strcmp(m->tab.mode, "N"))
 			return fail(0, "%s is transient (-n): the kernel merges only persistent snapshots", m->source);
 		if ((r = read_snap_status(fd, m->source, &st)) < 0 || st.state != DM_SNAP_ACTIVE)
@@ -287,6 +324,25 @@ static int verify_merging(int fd, const char *name)
 	return r;
 }
 
+/*
+ * Before the handover the COW says a merge is under way: after a power cut
+ * the boot continues the merge instead of mounting a half-merged origin.
+ */
+static int record_merge(struct merge_plan *m, uint64_t sectors)
+{
+	int r = mark_cow(m->line.params, sectors, m->name, COW_MERGING);
+
+	if (r == -ENOSPC) {
+		note("dmsnap: %s: its chunk leaves no room for dmsnap's record: a reboot before the merge ends will not continue it",
+		     m->name);
+		return EXIT_OK;
+	}
+	if (r < 0)
+		return fail(r, "%s: recording the merge on its COW (nothing changed):", m->name);
+	m->recorded = 1;
+	return EXIT_OK;
+}
+
 /* look and plan from one reading of the state, then hand the snapshot over. */
 static int begin_merge(int fd, struct merge_plan *m)
 {
@@ -313,8 +369,10 @@ static int begin_merge(int fd, struct merge_plan *m)
 		if (!m->snap)
 			note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
 			     m->source, m->name);
-		if ((r = start_merge(fd, m)) == EXIT_OK)
+		if ((r = record_merge(m, wr.sectors)) == EXIT_OK && (r = start_merge(fd, m)) == EXIT_OK)
 			r = verify_merging(fd, m->name);
+		else if (r == EXIT_OK || m->recorded)
+			mark_cow(m->line.params, wr.sectors, m->name, m->was);
 	}
 	wrapper_free(&wr);
 	world_free(&w);
@@ -412,6 +470,10 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 	case REPAIR_TO_LINEAR:
 		if (restore_linear(fd, wr))
 			return -1;
+		/* A finished merge's store is done with: the next snap takes the COW as blank. */
+		if (wr->mode == MODE_MERGE && (r = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
+			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+			     name, cow);
 		break;
 	}
 	says(name, rp->why);

@@ -51,6 +51,41 @@ static void close_cow(struct snap_plan *p)
 	p->cow_fd = -1;
 }
 
+/*
+ * The checked COW, opened again through its descriptor (so the very same
+ * device) without the exclusive claim the kernel is about to take.
+ */
+static int reopen_cow(struct snap_plan *p)
+{
+	char path[64];
+	struct blockdev bd;
+	int r;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p->cow_fd);
+	if ((p->record_fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((r = probe_fd(p->record_fd, &bd)) == 0 && (bd.major != p->cow.major || bd.minor != p->cow.minor))
+		r = -ENODEV;
+	return r;
+}
+
+/* Once the kernel has written the new store's header: dmsnap's record beside it. */
+static int write_record(struct snap_plan *p)
+{
+	struct cow_header h;
+	struct cow_record rec = p->origin_id;
+	int r;
+
+	drop_cache(p->record_fd);
+	if ((r = read_cow_header(p->record_fd, &h)) < 0)
+		return r;
+	if (!h.valid || h.chunk != p->chunk)
+		return -EIO;  /* not the header the kernel should have written */
+	rec.state = COW_SNAPSHOT;
+	rec.chunk = (uint32_t)p->chunk;
+	return record_write(p->record_fd, &rec);
+}
+
 /* ---- wrap ---- */
 
 static const char *base_name(const char *path)
@@ -225,11 +260,40 @@ static int check_cow_users(const struct snap_plan *p)
 	return EXIT_OK;
 }
 
+/* A store to reattach: dmsnap's record, when it has one, must say it is NAME's snapshot. */
+static int check_record(const struct snap_plan *p, const struct cow_record *rec)
+{
+	char want[256], got[256];
+
+	if (!rec) {
+		note("dmsnap: COW %s has no dmsnap record (made by hand, or a chunk under %d sectors): reattaching on its chunk size alone",
+		     p->cow_path, RECORD_MIN_CHUNK);
+		return EXIT_OK;
+	}
+	describe_record(&p->origin_id, want, sizeof want);
+	describe_record(rec, got, sizeof got);
+	if (!record_matches(rec, &p->origin_id))
+		return fail(0, "COW %s belongs to %s, not to %s: not reattaching it (is the configuration pairing the right COW?)",
+			    p->cow_path, got, want);
+	if (rec->state == COW_MERGING) {
+		fail(0, "COW %s holds a merge into %s that was under way: 'dmsnap merge %s %s' continues it",
+		     p->cow_path, p->name, p->name, p->cow_path);
+		return EXIT_MERGING;
+	}
+	if (rec->state == COW_DROPPING)
+		return fail(0, "COW %s held a snapshot that was being dropped: nothing to reattach (the next snap reuses it)",
+			    p->cow_path);
+	return EXIT_OK;
+}
+
 /* What the COW holds decides: reattach needs a valid store, a new snapshot a blank device (or --force). */
 static int check_cow_content(struct snap_plan *p, const struct cow_header *h)
 {
 	int holds, data = holds_data(p->cow_fd, p->cow.sectors << DM_SECTOR_SHIFT);
 	const char *sig = find_signature(p->cow_fd, p->cow.sectors << DM_SECTOR_SHIFT, &holds);
+
+	struct cow_record rec;
+	int has_rec = h->valid && record_read(p->cow_fd, h->chunk, &rec) == 0;
 
 	p->cow_sig = sig;
 	if (p->reattach) {
@@ -240,6 +304,9 @@ static int check_cow_content(struct snap_plan *p, const struct cow_header *h)
 			return fail(0, "COW %s was made with chunk %u, not %llu: drop -c", p->cow_path, h->chunk,
 				    (unsigned long long)p->chunk);
 		p->chunk = h->chunk;
+		return check_record(p, has_rec ? &rec : NULL);
+	} else if (h->valid && has_rec && rec.state == COW_DROPPING) {
+		note("dmsnap: COW %s held a dropped snapshot's store (its drop was interrupted): reusing it", p->cow_path);
 	} else if (h->valid && !p->force) {
 		return fail(0, "COW %s holds a valid snapshot store (chunk %u): --reattach to use it again, --force to zero it",
 			    p->cow_path, h->chunk);
@@ -306,8 +373,8 @@ static int check_cow(struct snap_plan *p, const struct wrapper *wr, const struct
 		return EXIT_FAIL;
 	if ((r = read_cow_header(p->cow_fd, &h)) < 0)
 		return fail(r, "read COW %s:", p->cow_path);
-	if (check_cow_content(p, &h))
-		return EXIT_FAIL;
+	if ((r = check_cow_content(p, &h)))
+		return r;
 	return check_chunk(p, origin);
 }
 
@@ -396,7 +463,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 	char *end;
 
 	memset(p, 0, sizeof *p);
-	p->cow_fd = -1;
+	p->cow_fd = p->record_fd = -1;
 	*help = 0;
 	while ((c = getopt_long(argc, argv, "c:s:nvqh", list, NULL)) != -1) {
 		switch (c) {
@@ -469,8 +536,9 @@ static int look_snap(int fd, const struct world *w, struct snap_plan *p, const s
 	}
 	/* Unknown block size (no sysfs): 512 lets the kernel have the last word. */
 	logical_block_of(wr->base_major, wr->base_minor, &origin.logical_block);
-	if (check_cow(p, wr, &origin))
-		return EXIT_FAIL;
+	origin_identity(wr->base_major, wr->base_minor, wr->sectors, p->name, &p->origin_id);
+	if ((r = check_cow(p, wr, &origin)))
+		return r;
 	if (require_target(fd, "snapshot", "dm-snapshot") || require_target(fd, "snapshot-origin", "dm-snapshot"))
 		return EXIT_FAIL;
 	p->swap_origin = wr->mode == MODE_LINEAR;
@@ -524,6 +592,8 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 	/* A zero header tells the kernel the store is new; an old one would be reloaded silently. */
 	if (!p->reattach && (r = zero_range(p->cow_fd, 0, p->chunk << DM_SECTOR_SHIFT)) < 0)
 		return fail(r, "zero the header of COW %s:", p->cow_path);
+	if (!p->reattach && !p->transient && p->chunk >= RECORD_MIN_CHUNK && (r = reopen_cow(p)) < 0)
+		return fail(r, "reopen COW %s:", p->cow_path);
 	/* The table names the device checked by its number; the kernel claims it now. */
 	close_cow(p);
 	/*
@@ -536,6 +606,11 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 		return dm_fail(r, DM_DEV_CREATE_CMD, p->snapname);
 	if ((r = dm_load(fd, p->snapname, &p->snap_line.t, 1, 0)) < 0) {
 		dm_warn(r, DM_TABLE_LOAD_CMD, p->snapname);
+		undo_snap(fd, p);
+		return fail(0, "%s: no snapshot taken; %s unchanged", p->snapname, p->name);
+	}
+	if (p->record_fd >= 0 && (r = write_record(p)) < 0) {
+		warn(r, "%s: writing dmsnap's record on COW %s:", p->snapname, p->cow_path);
 		undo_snap(fd, p);
 		return fail(0, "%s: no snapshot taken; %s unchanged", p->snapname, p->name);
 	}
@@ -644,6 +719,9 @@ int take_snapshot(int fd, struct snap_plan *p)
 	if ((r = prepare_snap(fd, p)) == EXIT_OK && (r = act_snap(fd, p)) == EXIT_OK)
 		r = verify_snapped(fd, p);
 	close_cow(p);
+	if (p->record_fd >= 0)
+		close(p->record_fd);
+	p->record_fd = -1;
 	lock_release(fd);
 	return r;
 }
@@ -681,13 +759,29 @@ static int refuse_open(const struct dev *d, const char *why)
 	return fail(0, "%s is open (%d users): close it first; %s", d->name, d->info.open_count, why);
 }
 
-/* Says how a removal went; a removed snapshot's COW is retired. */
+/*
+ * Before its snapshot goes, a store is marked as dropped: should this drop
+ * be cut short before the header is cleared, the next snap reuses the COW
+ * and a reboot does not bring the snapshot back.
+ */
+static void mark_dropping(struct dev **drop, size_t n, const struct wrapper *wr)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = mark_cow(drop[i]->live_params, wr->sectors, wr->top->name, COW_DROPPING);
+		if (r < 0 && r != -ENOSPC && r != -EINVAL && verbose)
+			warn(r, "%s: marking its COW as dropped:", drop[i]->name);
+	}
+}
+
+/* Says how a removal went; a removed snapshot's COW is retired, one that stayed is a snapshot's again. */
 static void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 {
 	char cow[128];
 
 	if (r < 0) {
 		dm_warn(r, DM_DEV_REMOVE_CMD, d->name);
+		if (is_snapshot)
+			mark_cow(d->live_params, d->live.length, "", COW_SNAPSHOT);
 		(*failed)++;
 		return;
 	}
@@ -806,6 +900,8 @@ static int drop_locked(int fd, const char *name, const char *snapname)
 		r = look_drop(&wr, snapname, drop, &n);
 
 	/* act */
+	if (r == EXIT_OK)
+		mark_dropping(drop, n, &wr);
 	last = n == wr.nsnaps && wr.mode == MODE_ORIGIN;
 	if (r == EXIT_OK && last && (r = drop_last(fd, &wr, drop, n)) == EXIT_OK)
 		r = verify_linear(fd, name);

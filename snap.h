@@ -12,6 +12,7 @@
 
 #include "dm_ioctl.h"
 #include "probe.h"
+#include "record.h"
 #include "targets.h"
 
 /* What snap (and run) will do, worked out before anything changes. */
@@ -20,7 +21,9 @@ struct snap_plan {
 	char snapname[DM_NAME_LEN];
 	struct blockdev cow;
 	int cow_fd;           /* open exclusively from the check to the header's zeroing; -1 closed */
+	int record_fd;        /* the same device reopened shared, to write the record once the kernel holds it */
 	const char *cow_sig;  /* the signature the check found (NULL: none) */
+	struct cow_record origin_id;  /* what the COW's record must say of NAME */
 	uint64_t chunk;
 	int transient, force, reattach, no_sync, swap_origin;
 	uint32_t origin_major, origin_minor;  /* NAME */

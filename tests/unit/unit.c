@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../../dm_ioctl.h"
+#include "../../record.h"
 #include "../../targets.h"
 #include "../../util.h"
 #include "kernel_load.h"
@@ -1235,6 +1236,43 @@ static void test_round_trips(void)
 	end();
 }
 
+/* ---- dmsnap's record on a COW ---- */
+
+static void test_record(void)
+{
+	struct cow_record in = { .state = COW_MERGING, .chunk = 32, .origin_sectors = 819200, .has_uuid = 1,
+				 .fs_uuid = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
+				 .origin = "md2" }, out, other;
+	static unsigned char buf[RECORD_BYTES];
+
+	begin("record: round trip, damage and absence told apart, origins matched");
+	record_encode(&in, buf);
+	check_int("decodes", record_decode(buf, &out), 0);
+	check_int("state", out.state, COW_MERGING);
+	check_u64("chunk", out.chunk, 32);
+	check_u64("origin sectors", out.origin_sectors, 819200);
+	check_int("uuid", out.has_uuid && !memcmp(out.fs_uuid, in.fs_uuid, 16), 1);
+	check_str("origin", out.origin, "md2");
+	check_int("the rest of the page is zero", buf[RECORD_BYTES - 1] | buf[200], 0);
+	buf[60] ^= 1;
+	check_int("a flipped bit is damage", record_decode(buf, &out), -EBADMSG);
+	memset(buf, 0, sizeof buf);
+	check_int("zeros are no record", record_decode(buf, &out), -ENOENT);
+	in.state = 9;
+	record_encode(&in, buf);
+	check_int("an unknown state is damage", record_decode(buf, &out), -EBADMSG);
+	in.state = COW_SNAPSHOT;
+	other = in;
+	check_int("same origin matches", record_matches(&in, &other), 1);
+	other.fs_uuid[0] = 99;
+	check_int("another filesystem does not", record_matches(&in, &other), 0);
+	other.has_uuid = 0;
+	check_int("an unreadable uuid leaves the size", record_matches(&in, &other), 1);
+	other.origin_sectors++;
+	check_int("another size does not", record_matches(&in, &other), 0);
+	end();
+}
+
 /* ---- device numbers ---- */
 
 static void test_devno(void)
@@ -1420,6 +1458,7 @@ int main(void)
 	test_linear();
 	test_first_devno();
 	test_round_trips();
+	test_record();
 	test_devno();
 	test_dev_encoding();
 	test_info_from();
