@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "faults.h"
 #include "lock.h"
 #include "merge.h"
 #include "probe.h"
@@ -242,6 +243,7 @@ static int start_merge(int fd, const struct merge_plan *m)
 		close_window(&saved);
 		return dm_fail(r, DM_DEV_SUSPEND_CMD, snap);
 	}
+	fault_pause("merge-switch");
 	if ((r = dm_suspend(fd, m->name, 0)) < 0 || (r = dm_resume(fd, m->name, NULL)) < 0) {
 		dm_clear(fd, m->name);
 		int still = ensure_resumed(fd, m->name), snap_still = snap ? ensure_resumed(fd, snap) : 0;

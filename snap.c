@@ -661,6 +661,7 @@ static int act_snap(int fd, struct snap_plan *p)
 		close_window(&saved);
 		return r;
 	}
+	fault_pause("staged");
 	if (stop_pending()) {
 		undo_snap(fd, p);
 		close_window(&saved);
