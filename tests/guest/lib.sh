@@ -101,6 +101,17 @@ contains() {
 	fi
 }
 
+# lacks NAME TEXT PATTERN: no line of TEXT matches the grep regex PATTERN.
+lacks() {
+	if ! printf '%s\n' "$2" | grep -q -e "$3"; then
+		pass "$1"
+	else
+		fail "$1" "a line matches '$3':"
+		printf '%s\n' "$2" | grep -e "$3" | tail -n 5 | sed 's/^/    | /'
+		return 1
+	fi
+}
+
 # same NAME FILE1 FILE2: identical contents (files or block devices).
 same() {
 	if cmp "$2" "$3" >"$OUT" 2>&1; then
@@ -119,6 +130,19 @@ dm_state() {
 		dmsetup status 2>&1 | sed 's/^/status /'
 		dmsetup info -c --noheadings 2>&1 | sed 's/^/info /'
 	} | sort
+}
+
+# state_as_before NAME: dm_state is what /tmp/state.before holds (dm_state >/tmp/state.before
+# before a command run some other way than through unchanged).
+state_as_before() {
+	dm_state >/tmp/state.after
+	if cmp -s /tmp/state.before /tmp/state.after; then
+		pass "$1"
+	else
+		fail "$1" "dm state changed:"
+		diff /tmp/state.before /tmp/state.after | sed 's/^/    | /'
+		return 1
+	fi
 }
 
 # unchanged NAME CMD...: CMD must fail cleanly and leave the dm state as it found it.
@@ -155,6 +179,34 @@ mkext4() { mkfs.ext4 -F -q "$@"; }
 # sectors DEV: size in 512-byte sectors, as dm tables want it.
 sectors() { blockdev --getsz "$1"; }
 
+# devno DEV: DEV's major:minor, as a dm table names it.
+devno() { cat "/sys/class/block/$(basename "$(readlink -f "$1")")/dev"; }
+
+# raw_copy DEV BYTES FILE: DEV's first BYTES (a multiple of 512) into FILE, read
+# around the page cache, which can hold what was there before a dm target wrote.
+raw_copy() {
+	blockdev --flushbufs "$1"
+	dd if="$1" of="$3" bs=512 count=$(($2 / 512)) iflag=direct 2>/dev/null
+}
+
+# bytes_kept NAME DEV FILE: DEV still begins with FILE (a raw_copy of it);
+# otherwise says how many bytes changed and where.
+bytes_kept() {
+	local size n first last
+	size=$(wc -c <"$3")
+	raw_copy "$2" "$size" /tmp/bytes.now
+	if cmp -s "$3" /tmp/bytes.now; then
+		pass "$1"
+		return 0
+	fi
+	cmp -l "$3" /tmp/bytes.now >/tmp/bytes.diff 2>&1
+	n=$(wc -l </tmp/bytes.diff)
+	first=$(awk 'NR == 1 { print $1 - 1 }' /tmp/bytes.diff)
+	last=$(awk 'END { print $1 - 1 }' /tmp/bytes.diff)
+	fail "$1" "$2: $n of its first $size bytes changed, between offsets $first and $last"
+	return 1
+}
+
 # mknodes: /dev/mapper nodes for every dm device (there is no udev here).
 mknodes() { dmsetup mknodes; }
 
@@ -166,6 +218,53 @@ random_file() { dd if=/dev/urandom of="$1" bs=1M count="$2" 2>/dev/null; }
 
 # with_timeout SECS CMD...: CMD, killed (non-zero exit) if it runs longer than SECS.
 with_timeout() { timeout "$@"; }
+
+# --- holding a command at a pause point (dmsnap-faults, DMSNAP_PAUSE) -------
+#
+# Signals: /init starts each scenario in the background, so SIGINT and SIGQUIT are
+# ignored in every process a scenario starts (as for any `cmd &` of a
+# non-interactive shell). A SIGINT still reaches a program that blocks it (it
+# stays pending) or catches it, but an unprepared one ignores it instead of dying
+# as it would at a terminal: SIGTERM is what kills it there.
+
+PAUSE_FILE=/tmp/dmsnap.pause
+PAUSED_OUT=/tmp/paused.out # stdout and stderr of the held command
+PAUSED_PID=
+PAUSED_RC=
+
+# start_paused STEP CMD...: CMD in the background with DMSNAP_PAUSE=STEP:$PAUSE_FILE;
+# returns 0 once CMD holds at STEP (PAUSED_PID is its pid), or 1 when CMD ended
+# without reaching STEP (no such pause point, or it failed before): PAUSED_RC
+# is then its status.
+start_paused() {
+	local step=$1 i
+	shift
+	rm -f "$PAUSE_FILE"
+	DMSNAP_PAUSE="$step:$PAUSE_FILE" "$@" >"$PAUSED_OUT" 2>&1 &
+	PAUSED_PID=$!
+	for i in $(seq 1200); do
+		[ -e "$PAUSE_FILE" ] && return 0
+		kill -0 "$PAUSED_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	PAUSED_RC=0
+	wait "$PAUSED_PID" || PAUSED_RC=$?
+	rm -f "$PAUSE_FILE"
+	return 1
+}
+
+# resume_paused: let the held command go on and wait for it; its status in PAUSED_RC.
+resume_paused() {
+	rm -f "$PAUSE_FILE"
+	PAUSED_RC=0
+	wait "$PAUSED_PID" || PAUSED_RC=$?
+}
+
+# not_held NAME STEP: the FAIL for a command that never reached pause point STEP.
+not_held() {
+	fail "$1" "never held at pause point '$2' (exit $PAUSED_RC; is the step in dmsnap-faults?)"
+	tail -n 5 "$PAUSED_OUT" | sed 's/^/    | /'
+}
 
 # --- kernel and machine ----------------------------------------------------
 
