@@ -193,6 +193,22 @@ int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr)
 	}
 }
 
+int on_wrapper(int fd, const char *name, int (*fn)(int fd, struct world *w, struct wrapper *wr, void *arg), void *arg)
+{
+	struct world w;
+	struct wrapper wr;
+	int r;
+
+	if (scan_or_fail(fd, &w))
+		return EXIT_FAIL;
+	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
+		r = fn(fd, &w, &wr, arg);
+		wrapper_free(&wr);
+	}
+	world_free(&w);
+	return r;
+}
+
 int require_target(int fd, const char *type, const char *module)
 {
 	int r = target_ready(fd, type, module);

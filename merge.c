@@ -270,27 +270,17 @@ static int start_merge(int fd, const struct merge_plan *m)
 }
 
 /* Merge finished: NAME back to linear over DEV. */
-static int finish_merge_locked(int fd, const char *name)
+static int finish_merging(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
-	int r;
-
+	const char *name = wr->top->name;
 	char cow[128];
-	int retired;
+	int r = EXIT_OK, retired;
 
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, name, &wr))) {
-		world_free(&w);
-		return r;
-	}
-	if (wr.mode == MODE_MERGE && (r = restore_linear(fd, &wr)) == EXIT_OK &&
-	    (retired = retire_cow(wr.top->live_params, cow, sizeof cow)) < 0)
+	(void)w, (void)arg;
+	if (wr->mode == MODE_MERGE && (r = restore_linear(fd, wr)) == EXIT_OK &&
+	    (retired = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
 		warn(retired, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
 		     name, cow);
-	wrapper_free(&wr);
-	world_free(&w);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
 	return r;
@@ -302,28 +292,19 @@ static int finish_merge(int fd, const char *name)
 
 	if (lock_or_fail(fd))
 		return EXIT_FAIL;
-	r = finish_merge_locked(fd, name);
+	r = on_wrapper(fd, name, finish_merging, NULL);
 	lock_release(fd);
 	return r;
 }
 
 /* After the handover NAME carries snapshot-merge, or something changed it behind dmsnap's back. */
-static int verify_merging(int fd, const char *name)
+static int check_merging(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
-	int r;
-
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
-		if (wr.mode != MODE_MERGE)
-			r = fail(0, "%s: after the handover it is %s, not merging: something changed it behind dmsnap's back",
-				 name, mode_word(wr.mode));
-		wrapper_free(&wr);
-	}
-	world_free(&w);
-	return r;
+	(void)fd, (void)w, (void)arg;
+	if (wr->mode != MODE_MERGE)
+		return fail(0, "%s: after the handover it is %s, not merging: something changed it behind dmsnap's back",
+			    wr->top->name, mode_word(wr->mode));
+	return EXIT_OK;
 }
 
 /*
@@ -372,7 +353,7 @@ static int begin_merge(int fd, struct merge_plan *m)
 			note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
 			     m->source, m->name);
 		if ((r = record_merge(m, wr.sectors)) == EXIT_OK && (r = start_merge(fd, m)) == EXIT_OK)
-			r = verify_merging(fd, m->name);
+			r = on_wrapper(fd, m->name, check_merging, NULL);
 		else if (r == EXIT_OK || m->recorded)
 			mark_cow(m->line.params, wr.sectors, m->name, m->was);
 	}

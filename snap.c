@@ -688,26 +688,20 @@ static int act_snap(int fd, struct snap_plan *p)
  * snapshot-origin and the snapshot is live over NAME_dup.  Anything else
  * (a command that bypassed the lock) is said loudly.
  */
-static int verify_snapped(int fd, const struct snap_plan *p)
+static int check_snapped(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
-	int r, found = 0;
+	const char *snapname = arg;
+	int found = 0;
 
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, p->name, &wr)) == EXIT_OK) {
-		for (size_t i = 0; i < wr.nsnaps; i++)
-			found |= !strcmp(wr.snaps[i]->name, p->snapname) && wr.snaps[i]->live_params &&
-				 !(wr.snaps[i]->info.flags & DM_SUSPEND_FLAG);
-		if (wr.mode != MODE_ORIGIN || !found)
-			r = fail(0, "%s: after the switch %s is %s and %s %s: something changed it behind dmsnap's back; 'dmsnap show %s'",
-				 p->snapname, p->name, mode_word(wr.mode), p->snapname,
-				 found ? "is live" : "is not live", p->name);
-		wrapper_free(&wr);
-	}
-	world_free(&w);
-	return r;
+	(void)fd, (void)w;
+	for (size_t i = 0; i < wr->nsnaps; i++)
+		found |= !strcmp(wr->snaps[i]->name, snapname) && wr->snaps[i]->live_params &&
+			 !(wr->snaps[i]->info.flags & DM_SUSPEND_FLAG);
+	if (wr->mode != MODE_ORIGIN || !found)
+		return fail(0, "%s: after the switch %s is %s and %s %s: something changed it behind dmsnap's back; 'dmsnap show %s'",
+			    snapname, wr->top->name, mode_word(wr->mode), snapname, found ? "is live" : "is not live",
+			    wr->top->name);
+	return EXIT_OK;
 }
 
 /* look, plan, act under dmsnap's lock: the whole snap once its arguments are parsed. */
@@ -718,7 +712,7 @@ int take_snapshot(int fd, struct snap_plan *p)
 	if (lock_or_fail(fd))
 		return EXIT_FAIL;
 	if ((r = prepare_snap(fd, p)) == EXIT_OK && (r = act_snap(fd, p)) == EXIT_OK)
-		r = verify_snapped(fd, p);
+		r = on_wrapper(fd, p->name, check_snapped, p->snapname);
 	close_cow(p);
 	if (p->record_fd >= 0)
 		close(p->record_fd);
@@ -863,59 +857,40 @@ static int look_drop(const struct wrapper *wr, const char *snapname, struct dev 
 }
 
 /* After dropping every snapshot: NAME is linear again (unless something changed it behind our back). */
-static int verify_linear(int fd, const char *name)
+static int check_linear(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
-	int r;
-
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
-		if (wr.mode != MODE_LINEAR || wr.nsnaps)
-			r = fail(0, "%s: after the drop it is %s with %zu snapshot%s: something changed it behind dmsnap's back; 'dmsnap show %s'",
-				 name, mode_word(wr.mode), wr.nsnaps, wr.nsnaps == 1 ? "" : "s", name);
-		wrapper_free(&wr);
-	}
-	world_free(&w);
-	return r;
+	(void)fd, (void)w, (void)arg;
+	if (wr->mode != MODE_LINEAR || wr->nsnaps)
+		return fail(0, "%s: after the drop it is %s with %zu snapshot%s: something changed it behind dmsnap's back; 'dmsnap show %s'",
+			    wr->top->name, mode_word(wr->mode), wr->nsnaps, wr->nsnaps == 1 ? "" : "s", wr->top->name);
+	return EXIT_OK;
 }
 
-static int drop_locked(int fd, const char *name, const char *snapname)
+/* drop's look and act, under the lock; arg: the snapshot to drop, NULL for all. */
+static int drop_from(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
-	struct dev **drop = NULL;
+	const char *name = wr->top->name, *snapname = arg;
+	struct dev **drop;
 	size_t n = 0;
-	int r, failed = 0, last;
+	int r, failed = 0;
 
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, name, &wr))) {
-		world_free(&w);
-		return r;
-	}
-	if (!(drop = calloc(wr.nsnaps + 1, sizeof *drop)))
-		r = fail(-ENOMEM, "%s:", name);
-	else
-		r = look_drop(&wr, snapname, drop, &n);
-
-	/* act */
-	if (r == EXIT_OK)
-		mark_dropping(drop, n, &wr);
-	last = n == wr.nsnaps && wr.mode == MODE_ORIGIN;
-	if (r == EXIT_OK && last && (r = drop_last(fd, &wr, drop, n)) == EXIT_OK)
-		r = verify_linear(fd, name);
-	else if (r == EXIT_OK) {
-		for (size_t i = 0; i < n; i++)
-			removed(remove_device(fd, drop[i]->name, REMOVE_TRIES, 0), drop[i], 1, &failed);
-		r = failed ? EXIT_FAIL : EXIT_OK;
+	(void)w;
+	if (!(drop = calloc(wr->nsnaps + 1, sizeof *drop)))
+		return fail(-ENOMEM, "%s:", name);
+	if ((r = look_drop(wr, snapname, drop, &n)) == EXIT_OK) {
+		mark_dropping(drop, n, wr);
+		if (n == wr->nsnaps && wr->mode == MODE_ORIGIN) {
+			if ((r = drop_last(fd, wr, drop, n)) == EXIT_OK)
+				r = on_wrapper(fd, name, check_linear, NULL);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				removed(remove_device(fd, drop[i]->name, REMOVE_TRIES, 0), drop[i], 1, &failed);
+			r = failed ? EXIT_FAIL : EXIT_OK;
+		}
 	}
 	if (r == EXIT_OK && n == 0)
 		note("dmsnap: %s has no snapshots", name);
 	free(drop);
-	wrapper_free(&wr);
-	world_free(&w);
 	return r;
 }
 
@@ -925,7 +900,7 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 
 	if (lock_or_fail(fd))
 		return EXIT_FAIL;
-	r = drop_locked(fd, name, snapname);
+	r = on_wrapper(fd, name, drop_from, (void *)snapname);
 	lock_release(fd);
 	return r;
 }
@@ -946,34 +921,23 @@ int cmd_drop(int argc, char **argv)
 
 /* ---- unwrap ---- */
 
-static int unwrap_locked(int fd, const char *name)
+static int unwrap_it(int fd, struct world *w, struct wrapper *wr, void *arg)
 {
-	struct world w;
-	struct wrapper wr;
+	const char *name = wr->top->name;
 	int r, failed = 0;
 
-	if (scan_or_fail(fd, &w))
-		return EXIT_FAIL;
-	if ((r = wrapper_or_fail(&w, name, &wr))) {
-		world_free(&w);
+	(void)w, (void)arg;
+	if (wr->nsnaps)
+		return fail(0, "%s has %zu snapshot%s: 'dmsnap drop %s' first", name, wr->nsnaps,
+			    wr->nsnaps == 1 ? "" : "s", name);
+	if (wr->mode != MODE_LINEAR)
+		return fail(0, "%s is %s, not linear: not unwrapping it", name, mode_word(wr->mode));
+	if ((r = refuse_open(wr->top, "nothing was unwrapped")) || (r = refuse_open(wr->dup, "nothing was unwrapped")))
 		return r;
-	}
-	if (wr.nsnaps)
-		r = fail(0, "%s has %zu snapshot%s: 'dmsnap drop %s' first", name, wr.nsnaps,
-			 wr.nsnaps == 1 ? "" : "s", name);
-	else if (wr.mode != MODE_LINEAR)
-		r = fail(0, "%s is %s, not linear: not unwrapping it", name, mode_word(wr.mode));
-	else if (!(r = refuse_open(wr.top, "nothing was unwrapped")))
-		r = refuse_open(wr.dup, "nothing was unwrapped");
-	if (r == EXIT_OK) {
-		removed(remove_device(fd, wr.top->name, REMOVE_TRIES, 0), wr.top, 0, &failed);
-		if (!failed)
-			removed(remove_device(fd, wr.dup->name, REMOVE_TRIES, 0), wr.dup, 0, &failed);
-		r = failed ? EXIT_FAIL : EXIT_OK;
-	}
-	wrapper_free(&wr);
-	world_free(&w);
-	return r;
+	removed(remove_device(fd, wr->top->name, REMOVE_TRIES, 0), wr->top, 0, &failed);
+	if (!failed)
+		removed(remove_device(fd, wr->dup->name, REMOVE_TRIES, 0), wr->dup, 0, &failed);
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_unwrap(int argc, char **argv)
@@ -987,7 +951,7 @@ int cmd_unwrap(int argc, char **argv)
 		return usage_error();
 	if ((fd = need_control()) < 0 || lock_or_fail(fd))
 		return EXIT_FAIL;
-	r = unwrap_locked(fd, argv[optind]);
+	r = on_wrapper(fd, argv[optind], unwrap_it, NULL);
 	lock_release(fd);
 	return r;
 }
