@@ -2,7 +2,9 @@
 # killed (SIGKILL) in turn with the test build (dmsnap-faults, DMSNAP_FAIL).
 # After an error dmsnap exits non-zero and the state is consistent; after a kill,
 # `dmsnap recover` makes it consistent. The origin stays writable and clean.
-# A table of every step and its outcome goes to the log.
+# A table of every step and its outcome goes to the log, and so does every state a
+# kill left, with what recover did about it: the fixtures of tests/unit/world_unit.c
+# (tests/unit/fixtures/extract takes them out of a kept log).
 # timeout: 2400
 
 ORIGIN=/mnt/o
@@ -75,6 +77,34 @@ ioctl_at() { sed -n "s/^dmsnap-trace: $1 \([A-Z_]*\) \(.*\)/\1 \2/p" /tmp/trace.
 
 row() { printf 'fault-table: %-6s %3s %-28s %-5s %s\n' "$@"; }
 
+# dm_dump PREFIX: every device's info, live and inactive table and status, one
+# line each, as tests/unit/world_unit.c loads them (trailing blanks cut).
+dm_dump() {
+	{
+		dmsetup info -c --noheadings --separator ' ' -o name,major,minor,attr,open,segments,events,uuid |
+			sed 's/^/info /'
+		dmsetup table | sed 's/^/table /'
+		dmsetup table --inactive | sed 's/^/inactive /'
+		dmsetup status | sed 's/^/status /'
+	} 2>&1 | grep -v ' No devices found$' | sed "s/^/$1/; s/ *\$//"
+}
+
+# fixture_begin NAME WHAT: the state a kill left, before recover looks at it.
+fixture_begin() {
+	echo "fixture-begin: $1"
+	echo "case $2"
+	dm_dump ""
+}
+
+# fixture_end RC: what recover said (stdout and stderr, in order) and did (its exit
+# status, the state after).
+fixture_end() {
+	sed 's/^/recover /' /tmp/recover.out
+	echo "recover-exit $1"
+	dm_dump "after-"
+	echo "fixture-end"
+}
+
 # matrix WORKFLOW STATE MOUNT CMD...: each step of CMD, failed then killed.
 matrix() {
 	local wf=$1 state=$2 mount=$3 n i rc why
@@ -100,10 +130,14 @@ matrix() {
 			sed 's/^/    | /' /tmp/case.out | tail -5
 			row "$wf" "$i" "$what" EIO "FAILED: exit $rc ${why:-}"
 		fi
-		# (b) SIGKILL before the ioctl, then recover
+		# (b) SIGKILL before the ioctl, then recover, captured as fixture WF-kill-I
 		to_state "$state" "$mount"
 		DMSNAP_FAIL=$i:kill "$@" >/dev/null 2>&1
-		if dmsnap recover >/tmp/recover.out 2>&1 && why=$(consistent) && writable; then
+		fixture_begin "$wf-kill-$i" "$wf step $i $what"
+		rc=0
+		dmsnap recover >/tmp/recover.out 2>&1 || rc=$?
+		fixture_end $rc
+		if [ $rc -eq 0 ] && why=$(consistent) && writable; then
 			pass "$wf step $i ($what) kill+recover"
 			row "$wf" "$i" "$what" kill "recovered: $(grep -v 'nothing to do' /tmp/recover.out | tr '\n' ' ' | cut -c1-60)"
 		else
