@@ -93,32 +93,12 @@ struct signature {
 
 /*
  * What a careless COW argument would destroy, from the formats' own
- * documentation; named so the user recognises it.  Filesystems first: a
- * FAT or NTFS boot sector also ends in the MBR's 55 AA.
+ * documentation; named so the user recognises it.  Containers first (an md
+ * 0.90 or 1.0 member starts with the filesystem it holds), the MBR last (a
+ * FAT, exFAT, NTFS or UDF boot sector also ends in its 55 AA).
  */
 static const struct signature signatures[] = {
-	{ "an XFS filesystem", "xfs", AT_START, 0, "XFSB", 4, 0 },
-	{ "an ext2/3/4 filesystem", "ext4", AT_START, 1080, "\x53\xef", 2, 0 },
-	{ "a btrfs filesystem", "btrfs", AT_START, 65600, "_BHRfS_M", 8, 0 },
-	{ "an F2FS filesystem", "f2fs", AT_START, 1024, "\x10\x20\xf5\xf2", 4, 0 },
-	{ "a swap area", NULL, AT_START, 4086, "SWAPSPACE2", 10, 0 },
-	{ "a swap area", NULL, AT_START, 4086, "SWAP-SPACE", 10, 0 },
-	{ "a FAT filesystem", "vfat", AT_START, 54, "FAT1", 4, 0 },
-	{ "a FAT filesystem", "vfat", AT_START, 82, "FAT32", 5, 0 },
-	{ "an exFAT filesystem", NULL, AT_START, 3, "EXFAT   ", 8, 0 },
-	{ "an NTFS filesystem", NULL, AT_START, 3, "NTFS    ", 8, 0 },
 	{ "a BitLocker volume", NULL, AT_START, 3, "-FVE-FS-", 8, 1 },
-	{ "an ISO 9660 filesystem", "iso9660", AT_START, 32769, "CD001", 5, 0 },
-	{ "a UDF filesystem", NULL, AT_START, 32769, "BEA01", 5, 0 },
-	{ "a squashfs filesystem", "squashfs", AT_START, 0, "hsqs", 4, 0 },
-	{ "an EROFS filesystem", NULL, AT_START, 1024, "\xe2\xe1\xf5\xe0", 4, 0 },
-	{ "a NILFS2 filesystem", NULL, AT_START, 1030, "\x34\x34", 2, 0 },
-	{ "a JFS filesystem", NULL, AT_START, 32768, "JFS1", 4, 0 },
-	{ "a ReiserFS filesystem", NULL, AT_START, 65588, "ReIsEr", 6, 0 },
-	{ "a ReiserFS filesystem", NULL, AT_START, 8244, "ReIsEr", 6, 0 },
-	{ "an HFS+ filesystem", NULL, AT_START, 1024, "H+\0\4", 4, 0 },
-	{ "a GFS2 filesystem", NULL, AT_START, 65536, "\x01\x16\x19\x70", 4, 0 },
-	{ "an OCFS2 filesystem", NULL, AT_START, 8192, "OCFSV2", 6, 0 },
 	{ "a LUKS volume", NULL, AT_START, 0, "LUKS\xba\xbe", 6, 1 },
 	{ "a LUKS2 volume (second header)", NULL, AT_START, 16384, "SKUL\xba\xbe", 6, 1 },
 	{ "an LVM physical volume", NULL, AT_START, 0, "LABELONE", 8, 1 },
@@ -136,9 +116,42 @@ static const struct signature signatures[] = {
 	{ "a dm-integrity device", NULL, AT_START, 0, "integrt", 8, 1 },
 	{ "a dm-verity hash device", NULL, AT_START, 0, "verity\0\0", 8, 1 },
 	{ "a VDO volume", NULL, AT_START, 0, "dmvdo001", 8, 1 },
+	{ "a DDF RAID member", NULL, AT_END, 512, "\xde\x11\xde\x11", 4, 1 },
+	{ "an Intel IMSM RAID member", NULL, AT_END, 1024, "Intel Raid ISM Cfg Sig. ", 24, 1 },
 	{ "a GPT partition table", NULL, AT_START, 512, "EFI PART", 8, 1 },
 	{ "a GPT partition table", NULL, AT_START, 4096, "EFI PART", 8, 1 },
 	{ "a GPT partition table (backup)", NULL, AT_END, 512, "EFI PART", 8, 1 },
+	{ "a Sun partition table", NULL, AT_START, 508, "\xda\xbe", 2, 1 },
+	{ "an SGI partition table", NULL, AT_START, 0, "\x0b\xe5\xa9\x41", 4, 1 },
+	{ "an XFS filesystem", "xfs", AT_START, 0, "XFSB", 4, 0 },
+	{ "an ext2/3/4 filesystem", "ext4", AT_START, 1080, "\x53\xef", 2, 0 },
+	{ "a btrfs filesystem", "btrfs", AT_START, 65600, "_BHRfS_M", 8, 0 },
+	{ "an F2FS filesystem", "f2fs", AT_START, 1024, "\x10\x20\xf5\xf2", 4, 0 },
+	{ "a swap area", NULL, AT_START, 4086, "SWAPSPACE2", 10, 0 },
+	{ "a swap area", NULL, AT_START, 4086, "SWAP-SPACE", 10, 0 },
+	{ "a FAT filesystem", "vfat", AT_START, 54, "FAT1", 4, 0 },
+	{ "a FAT filesystem", "vfat", AT_START, 82, "FAT32", 5, 0 },
+	{ "an exFAT filesystem", NULL, AT_START, 3, "EXFAT   ", 8, 0 },
+	{ "an NTFS filesystem", NULL, AT_START, 3, "NTFS    ", 8, 0 },
+	{ "an ISO 9660 filesystem", "iso9660", AT_START, 32769, "CD001", 5, 0 },
+	{ "a UDF filesystem", NULL, AT_START, 32769, "BEA01", 5, 0 },
+	{ "a squashfs filesystem", "squashfs", AT_START, 0, "hsqs", 4, 0 },
+	{ "an EROFS filesystem", NULL, AT_START, 1024, "\xe2\xe1\xf5\xe0", 4, 0 },
+	{ "a NILFS2 filesystem", NULL, AT_START, 1030, "\x34\x34", 2, 0 },
+	{ "a JFS filesystem", NULL, AT_START, 32768, "JFS1", 4, 0 },
+	{ "a ReiserFS filesystem", NULL, AT_START, 65588, "ReIsEr", 6, 0 },
+	{ "a ReiserFS filesystem", NULL, AT_START, 8244, "ReIsEr", 6, 0 },
+	{ "an HFS+ filesystem", NULL, AT_START, 1024, "H+\0\4", 4, 0 },
+	{ "a GFS2 filesystem", NULL, AT_START, 65536, "\x01\x16\x19\x70", 4, 0 },
+	{ "an OCFS2 filesystem", NULL, AT_START, 8192, "OCFSV2", 6, 0 },
+	{ "a minix filesystem", NULL, AT_START, 1040, "\x7f\x13", 2, 0 },
+	{ "a minix filesystem", NULL, AT_START, 1040, "\x8f\x13", 2, 0 },
+	{ "a minix filesystem", NULL, AT_START, 1040, "\x68\x24", 2, 0 },
+	{ "a minix filesystem", NULL, AT_START, 1040, "\x78\x24", 2, 0 },
+	{ "a minix filesystem", NULL, AT_START, 1048, "\x5a\x4d", 2, 0 },
+	{ "a BFS filesystem", NULL, AT_START, 0, "\xce\xfa\xad\x1b", 4, 0 },
+	{ "a cramfs filesystem", NULL, AT_START, 0, "\x45\x3d\xcd\x28", 4, 0 },
+	{ "a cramfs filesystem", NULL, AT_START, 512, "\x45\x3d\xcd\x28", 4, 0 },
 	{ "an MBR partition table", NULL, AT_START, 510, "\x55\xaa", 2, 1 },
 };
 
@@ -410,6 +423,56 @@ int has_holders(uint32_t major, uint32_t minor)
 
 	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
 	return each_entry(dir, any_entry, NULL) == 1;
+}
+
+/* A holder's name: a dm device's own name, else the kernel's (md3). */
+static int name_holder(const char *kname, void *arg)
+{
+	char path[PATH_MAX], name[DM_NAME_LEN];
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(path, sizeof path, "/sys/class/block/%s/dm/name", kname);
+	if (!read_line_file(path, name, sizeof name))
+		snprintf(name, sizeof name, "%s", kname);
+	snprintf(buf + len, USERS_LEN - len, "%s%s", len ? ", " : "", name);
+	return 0;
+}
+
+/* Is major:minor an active swap area (/proc/swaps)? */
+static int is_active_swap(uint32_t major, uint32_t minor)
+{
+	char text[4096], *line, *next;
+	struct stat st;
+
+	if (!read_small_file("/proc/swaps", text, sizeof text))
+		return 0;
+	for (line = strchr(text, '\n'); line && *++line; line = next) {
+		if ((next = strchr(line, '\n')))
+			*next = '\0';
+		line[strcspn(line, " \t")] = '\0';
+		if (stat(line, &st) == 0 && S_ISBLK(st.st_mode) && major(st.st_rdev) == major &&
+		    minor(st.st_rdev) == minor)
+			return 1;
+		if (!next)
+			break;
+	}
+	return 0;
+}
+
+int describe_users(uint32_t major, uint32_t minor, char *buf, size_t size)
+{
+	char dir[64], mnt[PATH_MAX], holders[USERS_LEN] = "";
+
+	if (mount_point_of(major, minor, mnt, sizeof mnt))
+		return snprintf(buf, size, "mounted on %s", mnt);
+	if (is_active_swap(major, minor))
+		return snprintf(buf, size, "an active swap area (swapoff it first)");
+	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	each_entry(dir, name_holder, holders);
+	if (holders[0])
+		return snprintf(buf, size, "held by %s", holders);
+	return snprintf(buf, size, "in use (open exclusively by md, dm, a mount or another program)");
 }
 
 struct open_query {

@@ -52,6 +52,9 @@ int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t bas
 /* What sysfs says uses a device: its partitions, its holders (dm, md, bcache...). */
 int has_partitions(uint32_t major, uint32_t minor);
 int has_holders(uint32_t major, uint32_t minor);
+/* Who uses a device, for a message: "mounted on DIR", "held by md3", "an active swap area"... */
+#define USERS_LEN 256
+int describe_users(uint32_t major, uint32_t minor, char *buf, size_t size);
 /* Another process holds the device open. */
 int open_elsewhere(uint32_t major, uint32_t minor);
 int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes);

@@ -97,11 +97,10 @@ static const char *base_name(const char *path)
 
 static int explain_busy(const char *path, uint32_t major, uint32_t minor, const char *why)
 {
-	char mnt[4096];
+	char users[USERS_LEN];
 
-	if (mount_point_of(major, minor, mnt, sizeof mnt))
-		return fail(0, "%s is mounted on %s: %s", path, mnt, why);
-	return fail(0, "%s is in use (open by md, dm or a mount): %s", path, why);
+	describe_users(major, minor, users, sizeof users);
+	return fail(0, "%s is %s: %s", path, users, why);
 }
 
 /* Is NAME already there, and does it wrap bd?  EXIT_OK: free to wrap. */

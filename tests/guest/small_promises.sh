@@ -21,8 +21,9 @@ setup() {
 	mount /dev/mapper/md2 $ORIGIN && echo snapshot-time >$ORIGIN/marker && random_file $ORIGIN/data 2 && sync
 }
 
-# blank_cow: random bytes on the COW (no signature, so snap takes it without
-# --force); /tmp/cow.before says whether anything wrote to it since.
+# blank_cow: random bytes on the COW, so that any write shows; /tmp/cow.before
+# says whether anything wrote to it since.  Random bytes are data dmsnap does not
+# recognise: snap takes them with --force only.
 blank_cow() {
 	dd if=/dev/urandom of=$COW bs=1M count=1 conv=fsync 2>/dev/null
 	raw_copy $COW $SPAN /tmp/cow.before
@@ -53,7 +54,7 @@ long_mount_dir() {
 	local dir=/tmp/$part/$part/$part/ddddddd rc=0 huge
 	mkdir -p "$dir"
 	blank_cow
-	dmsnap run --mount "$dir" md2 $COW -- sh -c '[ "$DMSNAP_MOUNT" = "$0" ] && grep -q " $0 " /proc/mounts' \
+	dmsnap run --force --mount "$dir" md2 $COW -- sh -c '[ "$DMSNAP_MOUNT" = "$0" ] && grep -q " $0 " /proc/mounts' \
 		"$dir" >$OUT 2>&1 || rc=$?
 	if [ $rc -eq 0 ]; then
 		pass "run --mount with a ${#dir}-byte DIR: mounted on DIR itself or refused untouched"
@@ -66,7 +67,7 @@ long_mount_dir() {
 	fi
 	huge=$(printf '/%0254d' $(seq 17) | tr 0 e) # 17 x 255 bytes: beyond PATH_MAX
 	blank_cow
-	unchanged "run --mount with a ${#huge}-byte DIR: fails, leaves no device" dmsnap run --mount "$huge" md2 $COW -- true
+	unchanged "run --mount with a ${#huge}-byte DIR: fails, leaves no device" dmsnap run --force --mount "$huge" md2 $COW -- true
 	bytes_kept "run --mount with a ${#huge}-byte DIR: the COW is untouched" $COW /tmp/cow.before
 	rm -rf "/tmp/$part"
 }
@@ -76,7 +77,7 @@ interrupted_at() {
 	local step=$1 sig=$2 name="SIG$2 at $1"
 	blank_cow
 	dm_state >/tmp/state.before
-	if ! start_paused "$step" dmsnap-faults snap md2 $COW; then
+	if ! start_paused "$step" dmsnap-faults snap --force md2 $COW; then
 		not_held "$name: snap held" "$step"
 		dmsnap drop md2 >/dev/null 2>&1
 		return
@@ -101,7 +102,7 @@ interrupted_at() {
 undo_with_snapshot_open() {
 	local name="undo with the snapshot held open" holder
 	blank_cow
-	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_SUSPEND#1:EIO dmsnap-faults snap md2 $COW; then
+	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_SUSPEND#1:EIO dmsnap-faults snap --force md2 $COW; then
 		not_held "$name: snap held" staged
 		dmsnap drop md2 >/dev/null 2>&1
 		return
@@ -140,7 +141,7 @@ undo_retries() {
 	local name="undo meeting a busy snapshot"
 	blank_cow
 	dm_state >/tmp/state.before
-	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_REMOVE#1:EBUSY dmsnap-faults snap md2 $COW; then
+	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_REMOVE#1:EBUSY dmsnap-faults snap --force md2 $COW; then
 		not_held "$name: snap held" staged
 		dmsnap drop md2 >/dev/null 2>&1
 		return
@@ -160,7 +161,7 @@ undo_retries() {
 merge_interrupted() {
 	local name="SIGTERM in merge's switch" after
 	blank_cow
-	ok "$name: snap" dmsnap snap md2 $COW || return
+	ok "$name: snap" dmsnap snap --force md2 $COW || return
 	echo after-snapshot >$ORIGIN/marker
 	sync
 	umount $ORIGIN
