@@ -81,6 +81,8 @@ enum where {
 	MD10_END,      /* md 1.0: 8 KiB before the end, 4 KiB-aligned */
 };
 
+#define MAGIC_MAX 32  /* the longest magic read: IMSM's 24 bytes */
+
 struct signature {
 	const char *what;
 	const char *fstype;  /* for mount(2), or NULL */
@@ -182,11 +184,13 @@ static int where_in(const struct signature *s, uint64_t bytes, uint64_t *off)
 
 static const struct signature *signature_of(int fd, uint64_t bytes)
 {
-	char buf[16];
+	char buf[MAGIC_MAX];
 	uint64_t off;
 
 	for (size_t i = 0; i < sizeof signatures / sizeof *signatures; i++) {
 		const struct signature *s = &signatures[i];
+		if (s->len > sizeof buf)
+			continue;  /* not in this table: a longer magic needs a larger MAGIC_MAX */
 		if (where_in(s, bytes, &off) && pread(fd, buf, s->len, (off_t)off) == (ssize_t)s->len &&
 		    !memcmp(buf, s->magic, s->len))
 			return s;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../../dm_ioctl.h"
+#include "../../probe.h"
 #include "../../record.h"
 #include "../../targets.h"
 #include "../../util.h"
@@ -1236,6 +1237,58 @@ static void test_round_trips(void)
 	end();
 }
 
+/* ---- what a COW holds: signatures at both ends, unknown data ---- */
+
+/* A 1 MiB file holding magic at off (negative: from the end); what find_signature says of it. */
+static const char *signature_in(const char *magic, size_t len, long off, int *holds, int *data)
+{
+	static char path[] = "/tmp/dmsnap-unit-sig.XXXXXX";
+	static const char *what;
+	long size = 1 << 20;
+	int fd;
+
+	strcpy(path + strlen(path) - 6, "XXXXXX");
+	if ((fd = mkstemp(path)) < 0 || ftruncate(fd, size) < 0 ||
+	    (len && pwrite(fd, magic, len, off < 0 ? size + off : off) != (ssize_t)len)) {
+		fail("temporary file: %s", strerror(errno));
+		return NULL;
+	}
+	what = find_signature(fd, (uint64_t)size, holds);
+	*data = holds_data(fd, (uint64_t)size);
+	close(fd);
+	unlink(path);
+	return what;
+}
+
+static void signature_case(const char *name, const char *magic, size_t len, long off, const char *want, int holds_want)
+{
+	int holds = -1, data;
+	const char *got = signature_in(magic, len, off, &holds, &data);
+
+	begin(name);
+	check_str("named", got ? got : "(none)", want ? want : "(none)");
+	check_int("never overwritten", holds, holds_want);
+	long from_start = off < 0 ? (1L << 20) + off : off;
+	check_int("data at an end", data, len && (from_start < BLANK_SPAN || from_start >= (1L << 20) - BLANK_SPAN));
+	end();
+}
+
+static void test_signatures(void)
+{
+	signature_case("signature: blank", "", 0, 0, NULL, 0);
+	signature_case("signature: ext4", "\x53\xef", 2, 1080, "an ext2/3/4 filesystem", 0);
+	signature_case("signature: IMSM, 24 bytes before the last 1 KiB", "Intel Raid ISM Cfg Sig. ", 24, -1024,
+		       "an Intel IMSM RAID member", 1);
+	signature_case("signature: md 1.0 near the end", "\xfc\x4e\x2b\xa9", 4, -8192, "an md RAID member (1.0)", 1);
+	signature_case("signature: GPT", "EFI PART", 8, 512, "a GPT partition table", 1);
+	signature_case("signature: MBR", "\x55\xaa", 2, 510, "an MBR partition table", 1);
+	signature_case("signature: LVM label in sector 3", "LABELONE", 8, 1536, "an LVM physical volume", 1);
+	signature_case("signature: bcache", "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81",
+		       16, 4120, "a bcache device", 1);
+	signature_case("signature: unknown bytes in the middle are not looked at", "x", 1, 512 * 1024, NULL, 0);
+	signature_case("signature: unknown bytes at the start are data", "someone's data", 14, 100, NULL, 0);
+}
+
 /* ---- dmsnap's record on a COW ---- */
 
 static void test_record(void)
@@ -1459,6 +1512,7 @@ int main(void)
 	test_first_devno();
 	test_round_trips();
 	test_record();
+	test_signatures();
 	test_devno();
 	test_dev_encoding();
 	test_info_from();
