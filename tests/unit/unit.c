@@ -1262,7 +1262,7 @@ static const char *signature_in(const char *magic, size_t len, long off, int *ho
 
 static void signature_case(const char *name, const char *magic, size_t len, long off, const char *want, int holds_want)
 {
-	int holds = -1, data;
+	int holds = -1, data = -1;
 	const char *got = signature_in(magic, len, off, &holds, &data);
 
 	begin(name);
