@@ -264,6 +264,101 @@ resume_paused() {
 not_held() {
 	fail "$1" "never held at pause point '$2' (exit $PAUSED_RC; is the step in dmsnap-faults?)"
 	tail -n 5 "$PAUSED_OUT" | sed 's/^/    | /'
+
+# --- dmsnap's layout, as the kernel holds it --------------------------------
+
+# dm_settled: no device suspended, none holding an inactive table, none without a
+# live table (a half-made snapshot). Says what is wrong, else silent.
+dm_settled() {
+	local info
+	info=$(dmsetup info)
+	if printf '%s\n' "$info" | grep -q 'State: *SUSPENDED'; then
+		echo "suspended: $(dmsetup info -c --noheadings -o name,suspended | grep Suspended | tr '\n' ' ')"
+		return 1
+	fi
+	printf '%s\n' "$info" | grep -q 'Tables present: .*INACTIVE' && { echo "an inactive table is loaded"; return 1; }
+	printf '%s\n' "$info" | grep -q 'Tables present: *None' && { echo "a device has no table"; return 1; }
+	return 0
+}
+
+# snapshots_of NAME: the snapshots live over NAME_dup, one name a line, sorted.
+snapshots_of() {
+	local dup
+	dup=$(dmsetup info -c --noheadings -o major,minor "$1_dup" 2>/dev/null | tr -d ' ')
+	[ -n "$dup" ] || return 0
+	dmsetup table | awk -v d="$dup" '$4 == "snapshot" && $5 == d { sub(":$", "", $1); print $1 }' | sort
+}
+
+# protected NAME: NAME carries snapshot-origin exactly while snapshots of NAME_dup
+# live (else writes bypass them), linear otherwise; none of them invalid.
+protected() {
+	local t n s
+	t=$(dmsetup table "$1" | cut -d' ' -f3)
+	n=$(snapshots_of "$1" | grep -c .)
+	case $t in
+	snapshot-origin) [ "$n" -gt 0 ] || { echo "$1 is snapshot-origin without snapshots"; return 1; } ;;
+	linear) [ "$n" -eq 0 ] || { echo "$1 is linear under $n live snapshot(s): writes to $1 bypass them"; return 1; } ;;
+	*) echo "$1 has a $t table"; return 1 ;;
+	esac
+	for s in $(snapshots_of "$1"); do
+		dmsetup status "$s" | grep -q 'Invalid\|Overflow' && { echo "$s is invalid"; return 1; }
+	done
+	return 0
+}
+
+# --- holding a command at a step (dmsnap-faults, DMSNAP_PAUSE) ---------------
+
+PAUSE=/tmp/pause # the held command waits while this file exists
+
+# wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds; 1 after SECS.
+wait_for() {
+	local i=0 n=$(($1 * 10))
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt $n ] || return 1
+		sleep 0.1
+	done
+}
+
+# hold STEP OUT CMD...: start CMD (the test build, or a wrapper that execs it) in
+# the background with DMSNAP_PAUSE=STEP:$PAUSE, its output in OUT; HELD is its
+# pid. 0 once it waits at STEP; 1 if it did not get there within 20 s.
+hold() {
+	local step=$1 out=$2
+	shift 2
+	rm -f "$PAUSE"
+	DMSNAP_PAUSE=$step:$PAUSE "$@" >"$out" 2>&1 &
+	HELD=$!
+	wait_for 20 held_or_gone && [ -e "$PAUSE" ]
+}
+held_or_gone() { [ -e "$PAUSE" ] || ! running "$HELD"; }
+
+# running PID: PID exists and has not exited (a zombie not yet waited for has).
+running() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
+
+# release: let the held command go on, and through every later pause at the same
+# step (run and merge take the lock twice). Then: wait $HELD; wait $RELEASER.
+release() {
+	rm -f "$PAUSE"
+	(while running "$HELD"; do
+		rm -f "$PAUSE"
+		sleep 0.1
+	done) &
+	RELEASER=$!
+}
+
+# waits_for NAME HOLDER WHAT OUT PID: the command PID (output in OUT) says within
+# 10 s that it waits for pid HOLDER (WHAT, its command line), and still waits.
+waits_for() {
+	local name=$1 holder=$2 what=$3 out=$4 pid=$5
+	if wait_for 10 grep -qF "waiting for pid $holder ($what)" "$out" && running "$pid"; then
+		pass "$name"
+	else
+		fail "$name" "no 'waiting for pid $holder ($what)' from pid $pid within 10 s$(running "$pid" || echo ', which has exited')"
+		tail -n 5 "$out" | sed 's/^/    | /'
+		return 1
+	fi
 }
 
 # --- kernel and machine ----------------------------------------------------
