@@ -219,52 +219,6 @@ random_file() { dd if=/dev/urandom of="$1" bs=1M count="$2" 2>/dev/null; }
 # with_timeout SECS CMD...: CMD, killed (non-zero exit) if it runs longer than SECS.
 with_timeout() { timeout "$@"; }
 
-# --- holding a command at a pause point (dmsnap-faults, DMSNAP_PAUSE) -------
-#
-# Signals: /init starts each scenario in the background, so SIGINT and SIGQUIT are
-# ignored in every process a scenario starts (as for any `cmd &` of a
-# non-interactive shell). A SIGINT still reaches a program that blocks it (it
-# stays pending) or catches it, but an unprepared one ignores it instead of dying
-# as it would at a terminal: SIGTERM is what kills it there.
-
-PAUSE_FILE=/tmp/dmsnap.pause
-PAUSED_OUT=/tmp/paused.out # stdout and stderr of the held command
-PAUSED_PID=
-PAUSED_RC=
-
-# start_paused STEP CMD...: CMD in the background with DMSNAP_PAUSE=STEP:$PAUSE_FILE;
-# returns 0 once CMD holds at STEP (PAUSED_PID is its pid), or 1 when CMD ended
-# without reaching STEP (no such pause point, or it failed before): PAUSED_RC
-# is then its status.
-start_paused() {
-	local step=$1 i
-	shift
-	rm -f "$PAUSE_FILE"
-	DMSNAP_PAUSE="$step:$PAUSE_FILE" "$@" >"$PAUSED_OUT" 2>&1 &
-	PAUSED_PID=$!
-	for i in $(seq 1200); do
-		[ -e "$PAUSE_FILE" ] && return 0
-		kill -0 "$PAUSED_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	PAUSED_RC=0
-	wait "$PAUSED_PID" || PAUSED_RC=$?
-	rm -f "$PAUSE_FILE"
-	return 1
-}
-
-# resume_paused: let the held command go on and wait for it; its status in PAUSED_RC.
-resume_paused() {
-	rm -f "$PAUSE_FILE"
-	PAUSED_RC=0
-	wait "$PAUSED_PID" || PAUSED_RC=$?
-}
-
-# not_held NAME STEP: the FAIL for a command that never reached pause point STEP.
-not_held() {
-	fail "$1" "never held at pause point '$2' (exit $PAUSED_RC; is the step in dmsnap-faults?)"
-	tail -n 5 "$PAUSED_OUT" | sed 's/^/    | /'
-
 # --- dmsnap's layout, as the kernel holds it --------------------------------
 
 # dm_settled: no device suspended, none holding an inactive table, none without a
@@ -359,6 +313,53 @@ waits_for() {
 		tail -n 5 "$out" | sed 's/^/    | /'
 		return 1
 	fi
+}
+
+# --- holding a command at a pause point (dmsnap-faults, DMSNAP_PAUSE) -------
+#
+# Signals: /init starts each scenario in the background, so SIGINT and SIGQUIT are
+# ignored in every process a scenario starts (as for any `cmd &` of a
+# non-interactive shell). A SIGINT still reaches a program that blocks it (it
+# stays pending) or catches it, but an unprepared one ignores it instead of dying
+# as it would at a terminal: SIGTERM is what kills it there.
+
+PAUSE_FILE=/tmp/dmsnap.pause
+PAUSED_OUT=/tmp/paused.out # stdout and stderr of the held command
+PAUSED_PID=
+PAUSED_RC=
+
+# start_paused STEP CMD...: CMD in the background with DMSNAP_PAUSE=STEP:$PAUSE_FILE;
+# returns 0 once CMD holds at STEP (PAUSED_PID is its pid), or 1 when CMD ended
+# without reaching STEP (no such pause point, or it failed before): PAUSED_RC
+# is then its status.
+start_paused() {
+	local step=$1 i
+	shift
+	rm -f "$PAUSE_FILE"
+	DMSNAP_PAUSE="$step:$PAUSE_FILE" "$@" >"$PAUSED_OUT" 2>&1 &
+	PAUSED_PID=$!
+	for i in $(seq 1200); do
+		[ -e "$PAUSE_FILE" ] && return 0
+		kill -0 "$PAUSED_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	PAUSED_RC=0
+	wait "$PAUSED_PID" || PAUSED_RC=$?
+	rm -f "$PAUSE_FILE"
+	return 1
+}
+
+# resume_paused: let the held command go on and wait for it; its status in PAUSED_RC.
+resume_paused() {
+	rm -f "$PAUSE_FILE"
+	PAUSED_RC=0
+	wait "$PAUSED_PID" || PAUSED_RC=$?
+}
+
+# not_held NAME STEP: the FAIL for a command that never reached pause point STEP.
+not_held() {
+	fail "$1" "never held at pause point '$2' (exit $PAUSED_RC; is the step in dmsnap-faults?)"
+	tail -n 5 "$PAUSED_OUT" | sed 's/^/    | /'
 }
 
 # --- kernel and machine ----------------------------------------------------
