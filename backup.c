@@ -27,6 +27,7 @@
 #include "backup.h"
 #include "cli.h"
 #include "device.h"
+#include "lock.h"
 #include "snap.h"
 #include "util.h"
 #include "world.h"
@@ -473,8 +474,12 @@ int cmd_watch(int argc, char **argv)
 		char wait_name[DM_NAME_LEN];
 		uint32_t event_nr;
 
-		if (scan_or_fail(fd, &w))
-			return EXIT_FAIL;
+		int locked = read_lock(fd);
+		r = scan_or_fail(fd, &w);
+		if (locked)
+			lock_release(fd);
+		if (r)
+			break;
 		if ((r = wrapper_or_fail(&w, name, &wr))) {
 			world_free(&w);
 			break;

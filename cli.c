@@ -247,7 +247,7 @@ int lock_or_fail(int fd)
 	pid_t pid;
 	int r, i;
 
-	for (i = 0; (r = lock_try(fd)) == -EWOULDBLOCK && i < LOCK_WAIT_SECONDS * LOCK_TICKS_PER_SECOND; i++) {
+	for (i = 0; (r = lock_try(fd, 0)) == -EWOULDBLOCK && i < LOCK_WAIT_SECONDS * LOCK_TICKS_PER_SECOND; i++) {
 		if (i == LOCK_TICKS_PER_SECOND) {
 			holder_of(fd, &pid, cmd, sizeof cmd);
 			note("dmsnap: waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
@@ -263,4 +263,22 @@ int lock_or_fail(int fd)
 		return fail(r, "lock %s:", DM_CONTROL_PATH);
 	fault_pause("locked");
 	return EXIT_OK;
+}
+
+#define READ_LOCK_TICKS (2 * LOCK_TICKS_PER_SECOND)  /* a reader waits out a switch, not a stuck workflow */
+
+int read_lock(int fd)
+{
+	struct timespec tick = { 0, 1000 * 1000 * 1000 / LOCK_TICKS_PER_SECOND };
+	int r;
+
+	for (int i = 0; (r = lock_try(fd, 1)) == -EWOULDBLOCK && i < READ_LOCK_TICKS; i++)
+		nanosleep(&tick, NULL);
+	if (r == -EWOULDBLOCK) {
+		char cmd[256];
+		pid_t pid;
+		holder_of(fd, &pid, cmd, sizeof cmd);
+		warn(0, "pid %d (%s) is changing device-mapper state: what follows may show it halfway", (int)pid, cmd);
+	}
+	return r == 0;
 }

@@ -62,6 +62,12 @@ int require_target(int fd, const char *type, const char *module);
  * holds it; EXIT_FAIL after saying why it was not had.  lock_release() after.
  */
 int lock_or_fail(int fd);
+/*
+ * The lock shared, for a reader, so that it never shows a switch halfway;
+ * after a short wait it goes on without (and says so): a stuck workflow must
+ * not keep 'show' from telling.  1 when taken (lock_release() after), else 0.
+ */
+int read_lock(int fd);
 /* /dev/mapper/NAME for a device just made or resumed; warns when it cannot be made. */
 void node_or_warn(const char *name, const struct dm_info *info);
 

@@ -15,16 +15,46 @@
 #include "lock.h"
 #include "util.h"
 
-int lock_try(int fd)
+/*
+ * The control node's inode is per /dev (a chroot or a container may make its
+ * own); sysfs's node for the device-mapper misc device is one wherever sysfs
+ * is mounted.  Both are locked, always in this order, so neither alone lets
+ * two dmsnaps through.
+ */
+#define SYSFS_NODE "/sys/class/misc/device-mapper/dev"
+
+static int sysfs_fd(void)
 {
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0)
+	static int fd = -2;
+
+	if (fd == -2)
+		fd = open(SYSFS_NODE, O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
+static int flock_nb(int fd, int op)
+{
+	while (flock(fd, op | LOCK_NB) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return 0;
 }
 
+int lock_try(int fd, int shared)
+{
+	int op = shared ? LOCK_SH : LOCK_EX, r;
+
+	if ((r = flock_nb(fd, op)) < 0)
+		return r;
+	if (sysfs_fd() >= 0 && (r = flock_nb(sysfs_fd(), op)) < 0)
+		flock(fd, LOCK_UN);
+	return r;
+}
+
 void lock_release(int fd)
 {
+	if (sysfs_fd() >= 0)
+		flock(sysfs_fd(), LOCK_UN);
 	flock(fd, LOCK_UN);
 }
 
@@ -55,7 +85,8 @@ static pid_t holder_in(char *line, const struct stat *st)
 	return (pid_t)strtol(pid, NULL, 10);
 }
 
-pid_t lock_holder(int fd)
+/* Who holds an flock on fd's file. */
+static pid_t holder_of_file(int fd)
 {
 	struct stat st;
 	size_t len;
@@ -63,7 +94,7 @@ pid_t lock_holder(int fd)
 	int lfd;
 	char *text;
 
-	if (fstat(fd, &st) < 0 || (lfd = open("/proc/locks", O_RDONLY | O_CLOEXEC)) < 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || (lfd = open("/proc/locks", O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	text = read_all(lfd, &len);
 	close(lfd);
@@ -74,6 +105,13 @@ pid_t lock_holder(int fd)
 	}
 	free(text);
 	return pid;
+}
+
+pid_t lock_holder(int fd)
+{
+	pid_t pid = holder_of_file(fd);
+
+	return pid ? pid : holder_of_file(sysfs_fd());
 }
 
 void process_command(pid_t pid, char *buf, size_t size)

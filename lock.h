@@ -12,8 +12,8 @@
 
 #include <sys/types.h>
 
-/* 0 when taken, -EWOULDBLOCK while another process holds it. */
-int lock_try(int fd);
+/* fd: the control file's.  0 when taken, -EWOULDBLOCK while another process holds it. */
+int lock_try(int fd, int shared);
 void lock_release(int fd);
 /* Who holds the lock on fd's file, from /proc/locks; 0 when it cannot tell. */
 pid_t lock_holder(int fd);

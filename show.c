@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lock.h"
 #include "probe.h"
 #include "show.h"
 #include "targets.h"
@@ -179,14 +180,19 @@ int cmd_show(int argc, char **argv)
 	if (argc - optind > 1)
 		return usage_error();
 	const char *name = argc - optind == 1 ? argv[optind] : NULL;
-	if ((fd = need_control()) < 0 || scan_or_fail(fd, &w))
+	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
-	if (!name)
-		r = show_all(&w, parsable, &vd);
-	else if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
-		show_wrapper(&wr, parsable, &vd);
-		wrapper_free(&wr);
+	int locked = read_lock(fd);
+	if ((r = scan_or_fail(fd, &w)) == EXIT_OK) {
+		if (!name)
+			r = show_all(&w, parsable, &vd);
+		else if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
+			show_wrapper(&wr, parsable, &vd);
+			wrapper_free(&wr);
+		}
+		world_free(&w);
 	}
-	world_free(&w);
+	if (locked)
+		lock_release(fd);
 	return r ? r : judge(&vd);
 }
