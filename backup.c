@@ -400,7 +400,7 @@ static int watch_round(const struct wrapper *wr, struct watched **list, size_t *
 			continue;
 		}
 		if (wr->mode != MODE_ORIGIN && st.state == DM_SNAP_ACTIVE) {
-			warn(0, "%s: UNPROTECTED: %s no longer carries snapshot-origin, so writes bypass the snapshot",
+			warn(0, "%s: BROKEN: %s no longer carries snapshot-origin, so writes bypass the snapshot",
 			     d->name, wr->top->name);
 			r = EXIT_INVALID;
 			continue;

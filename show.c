@@ -123,7 +123,7 @@ static void show_wrapper(const struct wrapper *wr, int parsable, struct verdict 
 		else if (v.st.state == DM_SNAP_INVALID)
 			vd->invalid++;
 		else if (wr->mode != MODE_ORIGIN && wr->snaps[i]->live_params) {
-			v.state = "unprotected";
+			v.state = "broken";
 			vd->unprotected++;
 		}
 		print_view(wr->top->name, &v, parsable);
@@ -154,7 +154,7 @@ static int judge(const struct verdict *vd)
 		warn(0, "%d snapshot%s invalid: %s content cannot be trusted (the COW overflowed)", vd->invalid,
 		     vd->invalid == 1 ? " is" : "s are", vd->invalid == 1 ? "its" : "their");
 	if (vd->unprotected)
-		warn(0, "%d snapshot%s UNPROTECTED: %s origin no longer carries snapshot-origin, so writes bypass %s ('dmsnap recover' removes %s)",
+		warn(0, "%d snapshot%s BROKEN: %s origin no longer carries snapshot-origin, so writes bypass %s ('dmsnap recover' removes %s)",
 		     vd->unprotected, vd->unprotected == 1 ? " is" : "s are", vd->unprotected == 1 ? "its" : "their",
 		     vd->unprotected == 1 ? "it" : "them", vd->unprotected == 1 ? "it" : "them");
 	if (vd->unreadable)
