@@ -347,7 +347,7 @@ int cmd_run(int argc, char **argv)
 		return fail(0, "stopped by signal %d; snapshot dropped", (int)got_signal), 128 + got_signal;
 	if (u.invalid)
 		return fail(0, "the backup is INCOMPLETE: %s overflowed its COW %s while the command ran (exit %d); use a bigger COW",
-			    rs.p.snapname, rs.p.cow_path, code), EXIT_INVALID;
+			    rs.p.snapname, rs.p.cow.path, code), EXIT_INVALID;
 	if (u.blind && code == 0)
 		return fail(0, "the backup is UNVERIFIED: %s's status could not be read, so an overflow may have gone unseen",
 			    rs.p.snapname);

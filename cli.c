@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "probe.h"
 #include "faults.h"
 #include "lock.h"
 
@@ -218,6 +219,48 @@ int require_target(int fd, const char *type, const char *module)
 	if (r < 0)
 		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
 	return EXIT_OK;
+}
+
+void warn_unresumed(int r, const char *name)
+{
+	if (r < 0)
+		warn(r, "%s is still SUSPENDED and I/O to it is blocked; run 'dmsnap resume %s' now:", name, name);
+}
+
+int busy_fail(const char *path, uint32_t major, uint32_t minor, const char *why)
+{
+	char users[USERS_LEN];
+
+	describe_users(major, minor, users, sizeof users);
+	return fail(0, "%s is %s: %s", path, users, why);
+}
+
+int refuse_open(const struct dev *d, const char *why)
+{
+	char mnt[4096];
+
+	if (d->info.open_count <= 0)
+		return 0;
+	if (mount_point_of(d->info.major, d->info.minor, mnt, sizeof mnt))
+		return fail(0, "%s is mounted on %s: umount it first; %s", d->name, mnt, why);
+	return fail(0, "%s is open (%d users): close it first; %s", d->name, d->info.open_count, why);
+}
+
+void removed(int r, const struct dev *d, int is_snapshot, int *failed)
+{
+	char cow[128];
+
+	if (r < 0) {
+		dm_warn(r, DM_DEV_REMOVE_CMD, d->name);
+		if (is_snapshot)
+			mark_cow(d->live_params, d->live.length, "", COW_SNAPSHOT);
+		(*failed)++;
+		return;
+	}
+	if (is_snapshot && (r = retire_cow(d->live_params ? d->live_params : d->inactive_params, cow, sizeof cow)) < 0)
+		warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):", d->name,
+		     cow);
+	note("dmsnap: removed %s", d->name);
 }
 
 void node_or_warn(const char *name, const struct dm_info *info)

@@ -68,6 +68,14 @@ int lock_or_fail(int fd);
  * not keep 'show' from telling.  1 when taken (lock_release() after), else 0.
  */
 int read_lock(int fd);
+/* After ensure_resumed(): says loudly when name stays suspended (r < 0). */
+void warn_unresumed(int r, const char *name);
+/* A device that could not be opened exclusively: EXIT_FAIL naming its mount, holder or swap, then why it matters. */
+int busy_fail(const char *path, uint32_t major, uint32_t minor, const char *why);
+/* 0 when dev is unused, else EXIT_FAIL naming its mount or users, then why it matters. */
+int refuse_open(const struct dev *d, const char *why);
+/* Says how removing d went (r from remove_device): a removed snapshot's COW is retired, one that stayed is a snapshot's again; counts failures. */
+void removed(int r, const struct dev *d, int is_snapshot, int *failed);
 /* /dev/mapper/NAME for a device just made or resumed; warns when it cannot be made. */
 void node_or_warn(const char *name, const struct dm_info *info);
 

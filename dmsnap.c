@@ -16,6 +16,7 @@
 #include "merge.h"
 #include "show.h"
 #include "snap.h"
+#include "wrap.h"
 
 #ifndef DMSNAP_VERSION
 #define DMSNAP_VERSION "0.1"

@@ -34,12 +34,6 @@
 #define MERGE_STALL_SECONDS 60  /* no progress for this long: stop waiting, the kernel goes on */
 #define RECOVER_ROUNDS      16  /* each round fixes one thing; a bound against a state that will not settle */
 
-static void warn_unresumed(int r, const char *name)
-{
-	if (r < 0)
-		warn(r, "%s is still SUSPENDED and I/O to it is blocked; run 'dmsnap resume %s' now:", name, name);
-}
-
 static int merge_done(const struct dm_snap_status *st)
 {
 	return st->state == DM_SNAP_ACTIVE && st->used == st->metadata;
