@@ -219,6 +219,45 @@ random_file() { dd if=/dev/urandom of="$1" bs=1M count="$2" 2>/dev/null; }
 # with_timeout SECS CMD...: CMD, killed (non-zero exit) if it runs longer than SECS.
 with_timeout() { timeout "$@"; }
 
+# cow_header DEV: the kernel's snapshot store header on DEV, read around the page
+# cache: "valid", "invalid" (the kernel dropped the store: it overflowed) or "none".
+cow_header() {
+	dd if="$1" of=/tmp/cow_header bs=4096 count=1 iflag=direct 2>/dev/null || { echo unreadable; return 1; }
+	if [ "$(head -c 4 /tmp/cow_header)" != SnAp ]; then
+		echo none
+	elif [ "$(od -An -tu4 -j4 -N4 /tmp/cow_header | tr -d ' ')" = 1 ]; then
+		echo valid
+	else
+		echo invalid
+	fi
+}
+
+# cow_record DEV: the state dmsnap's record on the COW DEV says (docs/cow-record.md),
+# read around the page cache: "snapshot", "merging", "dropping", "damaged" or "none".
+cow_record() {
+	dd if="$1" of=/tmp/cow_record bs=4096 skip=1 count=1 iflag=direct 2>/dev/null || { echo unreadable; return 1; }
+	if [ "$(head -c 8 /tmp/cow_record)" != dmsnapR1 ]; then
+		echo none
+		return 0
+	fi
+	case $(od -An -tu4 -j8 -N4 /tmp/cow_record | tr -d ' ') in
+	1) echo snapshot ;;
+	2) echo merging ;;
+	3) echo dropping ;;
+	*) echo damaged ;;
+	esac
+}
+
+# keep_files DEV FILE...: FILEs (absolute paths) saved at the start of DEV for a
+# later boot (a spare disk outlives the boot; /tmp does not); restore_files DEV
+# puts them back in place.
+keep_files() {
+	local dev=$1
+	shift
+	tar -cf /tmp/keep.tar "$@" 2>/dev/null && dd if=/tmp/keep.tar of="$dev" bs=64k conv=fsync 2>/dev/null
+}
+restore_files() { dd if="$1" bs=64k count=64 2>/dev/null | tar -xf - -C / 2>/dev/null; }
+
 # --- dmsnap's layout, as the kernel holds it --------------------------------
 
 # dm_settled: no device suspended, none holding an inactive table, none without a
