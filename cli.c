@@ -188,6 +188,9 @@ int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr)
 			    name, dup);
 	case -ENOMEM:
 		return fail(-ENOMEM, "%s:", name);
+	case -EMEDIUMTYPE:
+		return fail(0, "%s: not a dmsnap wrapper: it holds a table dmsnap does not make (see 'dmsnap table %s'); not touching it",
+			    name, name);
 	default:
 		return fail(0, "%s: not a dmsnap wrapper: %s is not one 'linear DEV 0' target over the whole of DEV (see 'dmsnap table %s'); not touching it",
 			    name, dup, dup);

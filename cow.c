@@ -86,9 +86,11 @@ static int check_cow_place(const struct cow_choice *c, const struct wrapper *wr)
 /* What sysfs and /proc say still uses the COW: no --force overrides these. */
 static int check_cow_users(const struct cow_choice *c)
 {
-	if (has_partitions(c->dev.major, c->dev.minor))
-		return fail(0, "COW %s has partitions: it is a disk in use, not a spare device (did you mean a partition?)",
-			    c->path);
+	char part[64];
+
+	if (has_partitions(c->dev.major, c->dev.minor, part, sizeof part))
+		return fail(0, "COW %s has partitions (%s...): it is a disk in use, not a spare device (did you mean a partition?)",
+			    c->path, part);
 	if (has_holders(c->dev.major, c->dev.minor))
 		return fail(0, "COW %s is held by another device (see /sys/dev/block/%u:%u/holders): not touching it",
 			    c->path, c->dev.major, c->dev.minor);

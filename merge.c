@@ -190,8 +190,6 @@ static int look_merge(int fd, struct world *w, const struct wrapper *wr, struct 
 	if (wr->top->info.open_count > 0)
 		return fail(0, "%s is open (mounted?): a merge changes what it shows at once; unmount it first (for the root filesystem: merge from the initramfs)",
 			    m->name);
-	if (wr->mode != MODE_LINEAR && wr->mode != MODE_ORIGIN)
-		return fail(0, "%s has a table dmsnap did not make: not merging", m->name);
 	if (strchr(m->source, '/')) {
 		if ((r = look_merge_cow(wr, m)))
 			return r;

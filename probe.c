@@ -404,21 +404,32 @@ static int any_entry(const char *name, void *arg)
 	return 1;
 }
 
-/* A partition's directory holds a "partition" file. */
-static int is_partition_dir(const char *name, void *dir)
+struct partition_query {
+	const char *dir;
+	char *name;
+	size_t size;
+};
+
+/* A partition's directory holds a "partition" file; its name is kept in arg. */
+static int is_partition_dir(const char *name, void *arg)
 {
+	struct partition_query *q = arg;
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof path, "%s/%s/partition", (const char *)dir, name);
-	return access(path, F_OK) == 0;
+	snprintf(path, sizeof path, "%s/%s/partition", q->dir, name);
+	if (access(path, F_OK) < 0)
+		return 0;
+	snprintf(q->name, q->size, "%s", name);
+	return 1;
 }
 
-int has_partitions(uint32_t major, uint32_t minor)
+int has_partitions(uint32_t major, uint32_t minor, char *name, size_t size)
 {
 	char dir[64];
+	struct partition_query q = { dir, name, size };
 
 	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u", major, minor);
-	return each_entry(dir, is_partition_dir, dir) == 1;
+	return each_entry(dir, is_partition_dir, &q) == 1;
 }
 
 int has_holders(uint32_t major, uint32_t minor)

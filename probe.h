@@ -49,8 +49,8 @@ int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size);
 int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size);
 /* Is major:minor the base device, a partition of it, built on it, or a loop device over a file on it? */
 int stacked_on(uint32_t major, uint32_t minor, uint32_t base_major, uint32_t base_minor);
-/* What sysfs says uses a device: its partitions, its holders (dm, md, bcache...). */
-int has_partitions(uint32_t major, uint32_t minor);
+/* What sysfs says uses a device: its partitions (the first one's name in name), its holders (dm, md, bcache...). */
+int has_partitions(uint32_t major, uint32_t minor, char *name, size_t size);
 int has_holders(uint32_t major, uint32_t minor);
 /* Who uses a device, for a message: "mounted on DIR", "held by md3", "an active swap area"... */
 #define USERS_LEN 256

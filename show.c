@@ -118,8 +118,10 @@ static void show_wrapper(const struct wrapper *wr, int parsable, struct verdict 
 	}
 	for (size_t i = 0; i < wr->nsnaps; i++) {
 		view_snapshot(wr->snaps[i], 0, &v);
-		if (!strcmp(v.state, "unknown"))
+		if (!strcmp(v.state, "unknown")) {
+			warn(0, "%s: its status cannot be read: its health is unknown", v.name);
 			vd->unreadable++;
+		}
 		else if (v.st.state == DM_SNAP_INVALID)
 			vd->invalid++;
 		else if (wr->mode != MODE_ORIGIN && wr->snaps[i]->live_params) {

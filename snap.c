@@ -177,9 +177,6 @@ static int look_snap(int fd, const struct world *w, struct snap_plan *p, const s
 			    wr->top->info.flags & DM_SUSPEND_FLAG ? "suspended" : "holding an inactive table", p->name);
 	if (wr->mode == MODE_MERGE)
 		return fail(0, "%s is merging a snapshot back; wait for 'dmsnap merge' to finish", p->name);
-	if (wr->mode == MODE_OTHER)
-		return fail(0, "%s has a table dmsnap did not make (see 'dmsnap table %s'): not snapshotting it",
-			    p->name, p->name);
 	if (p->snapname[0]) {
 		if (find_dev(w, p->snapname))
 			return fail(0, "snapshot name %s is taken: pick another with -s", p->snapname);
@@ -469,9 +466,8 @@ static int look_drop(const struct wrapper *wr, const char *snapname, struct dev 
 	const char *name = wr->top->name;
 
 	*n = 0;
-	if (wr->mode == MODE_MERGE || wr->mode == MODE_OTHER)
-		return fail(0, "%s is %s: not dropping anything", name,
-			    wr->mode == MODE_MERGE ? "merging a snapshot back" : "holding a table dmsnap did not make");
+	if (wr->mode == MODE_MERGE)
+		return fail(0, "%s is merging a snapshot back: not dropping anything", name);
 	for (size_t i = 0; i < wr->nsnaps; i++)
 		if (!snapname || !strcmp(snapname, wr->snaps[i]->name))
 			drop[(*n)++] = wr->snaps[i];

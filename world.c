@@ -68,7 +68,8 @@ static int scan_device(int fd, const char *name, struct dev *d)
 	    (r = get_single_target(fd, name, DM_STATUS_TABLE_FLAG | DM_QUERY_INACTIVE_TABLE_FLAG,
 				   &d->inactive, &d->inactive_params)) < 0)
 		return r;
-	if (has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) < 0)
+	/* A status that cannot be read is left NULL for the reader to report, snapshot by snapshot. */
+	if (has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) < 0 && r == -ENXIO)
 		return r;
 	d->under_sectors = linear_under_sectors(d);
 	return 0;
@@ -158,23 +159,28 @@ static int is_whole_linear(const struct dev *d, uint32_t major, uint32_t minor, 
 	       offset == 0 && d->live.start == 0 && d->live.length == sectors;
 }
 
-static enum wrap_mode wrapper_mode(const struct wrapper *wr)
+/* What NAME carries over NAME_dup: 0 with *mode, or -EMEDIUMTYPE for a table dmsnap does not make. */
+static int wrapper_mode(const struct wrapper *wr, enum wrap_mode *mode)
 {
 	const struct dev *top = wr->top;
 	uint32_t ma = wr->dup->info.major, mi = wr->dup->info.minor;
 
 	if (top->info.target_count != 1 || !top->live_params || top->live.start != 0 ||
 	    top->live.length != wr->sectors)
-		return MODE_OTHER;
-	if (is_type(top, "linear"))
-		return is_whole_linear(top, wr->base_major, wr->base_minor, wr->sectors) ? MODE_LINEAR : MODE_OTHER;
+		return -EMEDIUMTYPE;
+	if (is_type(top, "linear")) {
+		*mode = MODE_LINEAR;
+		return is_whole_linear(top, wr->base_major, wr->base_minor, wr->sectors) ? 0 : -EMEDIUMTYPE;
+	}
 	if (!first_arg_is(top->live_params, ma, mi))
-		return MODE_OTHER;
+		return -EMEDIUMTYPE;
 	if (is_type(top, "snapshot-origin"))
-		return MODE_ORIGIN;
-	if (is_type(top, "snapshot-merge"))
-		return MODE_MERGE;
-	return MODE_OTHER;
+		*mode = MODE_ORIGIN;
+	else if (is_type(top, "snapshot-merge"))
+		*mode = MODE_MERGE;
+	else
+		return -EMEDIUMTYPE;
+	return 0;
 }
 
 int dup_name(const char *name, char *buf, size_t size)
@@ -192,7 +198,7 @@ int is_dup_name(const char *name)
 
 const char *mode_word(enum wrap_mode m)
 {
-	static const char *const words[] = { "linear", "snapshot-origin", "merging", "foreign table" };
+	static const char *const words[] = { "linear", "snapshot-origin", "merging" };
 
 	return words[m];
 }
@@ -233,6 +239,7 @@ int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr
 {
 	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
 	uint64_t offset;
+	int r;
 
 	memset(wr, 0, sizeof *wr);
 	if (!(wr->top = find_dev(w, name)))
@@ -247,7 +254,8 @@ int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr
 	if (!is_whole_linear(wr->dup, wr->base_major, wr->base_minor,
 			     wr->dup->under_sectors ? wr->dup->under_sectors : wr->sectors))
 		return -EINVAL;
-	wr->mode = wrapper_mode(wr);
+	if ((r = wrapper_mode(wr, &wr->mode)) < 0)
+		return r;
 	return collect_users(w, wr);
 }
 

@@ -38,7 +38,6 @@ enum wrap_mode {
 	MODE_LINEAR,  /* NAME = linear DEV 0: no snapshots */
 	MODE_ORIGIN,  /* NAME = snapshot-origin NAME_dup */
 	MODE_MERGE,   /* NAME = snapshot-merge NAME_dup COW ... */
-	MODE_OTHER,   /* a table dmsnap did not make */
 };
 
 struct wrapper {
@@ -60,7 +59,9 @@ struct dev *find_dev(const struct world *w, const char *name);
 /*
  * NAME as a wrapper: 0, or why not: -ENXIO no NAME, -ENOENT no NAME_dup,
  * -EINVAL NAME_dup is not one linear target over the whole of one device
- * from its start, -ENOMEM.  wrapper_free() after a 0.
+ * from its start, -EMEDIUMTYPE NAME holds a table dmsnap does not make (an
+ * offset, a part, several targets, another target type), -ENOMEM.
+ * wrapper_free() after a 0.
  */
 int identify_wrapper(const struct world *w, const char *name, struct wrapper *wr);
 void wrapper_free(struct wrapper *wr);

@@ -101,7 +101,7 @@ int cmd_wrap(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' }, { 0 } };
 	int if_missing = 0, c, fd, r;
 	struct blockdev bd;
-	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX];
+	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX], part[64];
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1) {
 		if (c == 'm')
@@ -121,9 +121,9 @@ int cmd_wrap(int argc, char **argv)
 	if ((r = probe_blockdev(path, &bd)) < 0)
 		return fail(r, "wrap %s:", path);
 	/* device-mapper's claim on a disk blocks every partition on it: root on sda2 would not come up. */
-	if (has_partitions(bd.major, bd.minor))
-		return fail(0, "%s has partitions: wrapping the whole disk would lock them all; wrap the partition that holds the filesystem",
-			    path);
+	if (has_partitions(bd.major, bd.minor, part, sizeof part))
+		return fail(0, "%s has partitions (%s...): wrapping the whole disk would lock them all; wrap the partition that holds the filesystem",
+			    path, part);
 	if ((fd = need_control()) < 0 || lock_or_fail(fd))
 		return EXIT_FAIL;
 	r = wrap_locked(fd, path, name, &bd, if_missing);
