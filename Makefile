@@ -25,10 +25,10 @@ dmsnap-faults: $(SRCS) faults.c faults.h dm_ioctl.h dmsnap.h util.h
 $(OBJS): dm_ioctl.h util.h
 dmsnap.o snap.o backup.o merge.o probe.o: dmsnap.h
 
-check: dmsnap dmsnap-faults
+check: deps dmsnap dmsnap-faults
 	tests/check
 
-demo: dmsnap
+demo: deps dmsnap
 	tests/guest/run tests/guest/demo.sh
 
 # The benchmark's guest helpers (tests/bench/README.md), static like dmsnap.
@@ -57,5 +57,33 @@ install: dmsnap
 
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
+
+# --- Set-up, version, packages ---
+# make demo and make check first install the Debian packages they need
+# (tests/packages) when run as root, else print the apt-get line and stop: the
+# compiler itself may be missing, so this comes before anything is compiled.
+deps:
+	tests/deps
+
+# The version's one place is VERSION; dmsnap.c prints it (--version, version).
+dmsnap.o: dmsnap.c VERSION
+	$(CC) $(CFLAGS) -DDMSNAP_VERSION=\"`cat VERSION`\" -c dmsnap.c
+
+# dmsnap-VERSION.tar.gz of HEAD: a release is a commit, so uncommitted changes
+# stay out of it, and make dist says so.
+dist:
+	@v=`cat VERSION`; \
+	git diff --quiet HEAD -- || echo "dist: note: uncommitted changes are not in dmsnap-$$v.tar.gz (it packs HEAD)"; \
+	git archive --prefix=dmsnap-$$v/ -o dmsnap-$$v.tar.gz HEAD && echo "dist: dmsnap-$$v.tar.gz"
+
+# The Slackware package (slackware/dmsnap.SlackBuild) built and checked here.
+package-check: dmsnap
+	tests/package/check
+
+# A fresh minimal Debian 12 in a chroot runs make demo and make check (root).
+fresh-test:
+	tests/fresh-debian
+
+.PHONY: deps dist package-check fresh-test
 
 .PHONY: all check demo bench fuzz install clean
