@@ -16,22 +16,22 @@ dmsnap: $(OBJS)
 	@echo "dmsnap: `wc -c < $@` bytes, static"
 
 # The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE / DMSNAP_PAUSE (faults.c).
-dmsnap-faults: $(SRCS) faults.c $(HDRS)
-	$(CC) $(CFLAGS) -DDMSNAP_FAULTS $(LDFLAGS) -o $@ $(SRCS) faults.c
+dmsnap-faults: $(SRCS) faults.c $(HDRS) VERSION
+	$(CC) $(CFLAGS) -DDMSNAP_FAULTS -DDMSNAP_VERSION=\"`cat VERSION`\" $(LDFLAGS) -o $@ $(SRCS) faults.c
 
 .c.o:
 	$(CC) $(CFLAGS) -c $<
 
 $(OBJS): $(HDRS)
 
-check: dmsnap dmsnap-faults
+check: deps dmsnap dmsnap-faults
 	tests/check
 
 # The host unit tests alone: seconds, no guest.
-unit:
+unit: deps
 	tests/check --unit-only
 
-demo: dmsnap
+demo: deps dmsnap
 	tests/guest/run tests/guest/demo.sh
 
 # The benchmark's guest helpers (tests/bench/README.md), static like dmsnap.
@@ -61,4 +61,30 @@ install: dmsnap
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
 
-.PHONY: all check unit demo bench fuzz install clean
+# --- Set-up, version, packages ---
+# make demo and make check first install the Debian packages they need
+# (tests/packages) when run as root, else print the apt-get line and stop: the
+# compiler itself may be missing, so this comes before anything is compiled.
+deps:
+	tests/deps
+
+# The version's one place is VERSION; cli.c holds it for --version and version.
+cli.o: cli.c VERSION
+	$(CC) $(CFLAGS) -DDMSNAP_VERSION=\"`cat VERSION`\" -c cli.c
+
+# dmsnap-VERSION.tar.gz of HEAD: a release is a commit, so uncommitted changes
+# stay out of it, and make dist says so.
+dist:
+	@v=`cat VERSION`; \
+	git diff --quiet HEAD -- || echo "dist: note: uncommitted changes are not in dmsnap-$$v.tar.gz (it packs HEAD)"; \
+	git archive --prefix=dmsnap-$$v/ -o dmsnap-$$v.tar.gz HEAD && echo "dist: dmsnap-$$v.tar.gz"
+
+# The Slackware package (slackware/dmsnap.SlackBuild) built and checked here.
+package-check: dmsnap
+	tests/package/check
+
+# A fresh minimal Debian 12 in a chroot runs make demo and make check (root).
+fresh-test:
+	tests/fresh-debian
+
+.PHONY: all check unit demo bench fuzz install clean deps dist package-check fresh-test

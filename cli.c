@@ -15,6 +15,8 @@
 #include "faults.h"
 #include "lock.h"
 
+/* The Makefile passes VERSION's content; there is no other. */
+const char dmsnap_version[] = DMSNAP_VERSION;
 int quiet, verbose;
 const char *synopsis = "COMMAND";
 

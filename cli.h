@@ -25,6 +25,7 @@ enum {
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+extern const char dmsnap_version[];  /* the file VERSION, as the Makefile passes it */
 extern int quiet;    /* -q: no progress or "made" lines, errors only */
 extern int verbose;  /* -v: timings and each step */
 

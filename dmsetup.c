@@ -18,10 +18,6 @@
 #include "dmsetup.h"
 #include "util.h"
 
-#ifndef DMSNAP_VERSION
-#define DMSNAP_VERSION "0.1"
-#endif
-
 #define REMOVE_RETRY_TRIES 50  /* remove --retry: 5 s */
 
 /* ---- table input ---- */
@@ -568,7 +564,7 @@ int cmd_version(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "", 0, 0, &o)) || o.help)
 		return r;
-	printf("Library version:   dmsnap %s\n", DMSNAP_VERSION);
+	printf("Library version:   dmsnap %s\n", dmsnap_version);
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
 	if ((r = dm_get_version(fd, v)) < 0)

@@ -18,10 +18,6 @@
 #include "snap.h"
 #include "wrap.h"
 
-#ifndef DMSNAP_VERSION
-#define DMSNAP_VERSION "0.1"
-#endif
-
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -87,7 +83,7 @@ static int dispatch(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--version")) {
-			printf("dmsnap %s\n", DMSNAP_VERSION);
+			printf("dmsnap %s\n", dmsnap_version);
 			return EXIT_OK;
 		} else {
 			errf("dmsnap: unknown option %s\n", argv[i]);
