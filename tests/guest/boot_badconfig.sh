@@ -33,7 +33,7 @@ boot2() {
 	log=$(dmesg)
 	contains "log: not NAME:DEV" "$log" "dmsnap-boot: dmsnap.wrap: 'md2/dev/md2' is not NAME:DEV"
 	contains "log: md9 missing" "$log" 'dmsnap-boot: md9: /dev/md9 did not appear within 3 s: not wrapped'
-	contains "log: vda busy" "$log" 'dmsnap-boot: vda: /dev/vda not wrapped: .*in use'
+	contains "log: vda busy, naming its holder" "$log" 'dmsnap-boot: vda: /dev/vda not wrapped: /dev/vda is held by md2'
 	contains "log: bad name" "$log" "dmsnap-boot: dmsnap.wrap=bad/name:/dev/md2: 'bad/name' cannot name a wrapper"
 	contains "log: conf keyword" "$log" "dmsnap-boot: /etc/dmsnap.conf:2: unknown keyword 'wrpa'"
 	contains "log: conf fields" "$log" "dmsnap-boot: /etc/dmsnap.conf:3: want 'wrap NAME DEV \[COW\]'"
