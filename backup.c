@@ -475,7 +475,7 @@ int cmd_watch(int argc, char **argv)
 		uint32_t event_nr;
 
 		int locked = read_lock(fd);
-		r = scan_or_fail(fd, &w);
+		r = scan_or_fail(fd, &w, WITH_STATUS);
 		if (locked)
 			lock_release(fd);
 		if (r)

@@ -168,9 +168,9 @@ int need_control(void)
 	return fd < 0 ? -1 : fd;
 }
 
-int scan_or_fail(int fd, struct world *w)
+int scan_or_fail(int fd, struct world *w, int statuses)
 {
-	int r = scan_world(fd, w);
+	int r = scan_world(fd, w, statuses);
 
 	return r < 0 ? fail(r, "reading device-mapper state:") : EXIT_OK;
 }
@@ -205,7 +205,7 @@ int on_wrapper(int fd, const char *name, int (*fn)(int fd, struct world *w, stru
 	struct wrapper wr;
 	int r;
 
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {
 		r = fn(fd, &w, &wr, arg);

@@ -51,10 +51,10 @@ int show_help(void);    /* synopsis on stdout; EXIT_OK */
 /* The control file, or -1 after saying why it cannot be had. */
 int need_control(void);
 /* The kernel's state, or EXIT_FAIL after saying why it cannot be read. */
-int scan_or_fail(int fd, struct world *w);
+int scan_or_fail(int fd, struct world *w, int statuses);
 /* NAME as a wrapper (EXIT_OK) or EXIT_FAIL after saying what it is instead. */
 int wrapper_or_fail(struct world *w, const char *name, struct wrapper *wr);
-/* The state read afresh, NAME's wrapper found in it, both handed to fn: fn's result, or EXIT_FAIL. */
+/* The state (without statuses) read afresh, NAME's wrapper found in it, both handed to fn: fn's result, or EXIT_FAIL. */
 int on_wrapper(int fd, const char *name, int (*fn)(int fd, struct world *w, struct wrapper *wr, void *arg), void *arg);
 /* The target type, loading its module; EXIT_FAIL naming the module when it is missing. */
 int require_target(int fd, const char *type, const char *module);

@@ -209,6 +209,16 @@ int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct block
 	struct cow_header h;
 	int r;
 
+	struct stat st;
+
+	/* The origin (or what lies on it) is claimed by dm: say where it lies before the claim makes it merely busy. */
+	if (stat(c->path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		c->dev.major = major(st.st_rdev);
+		c->dev.minor = minor(st.st_rdev);
+		if (check_cow_place(c, wr))
+			return EXIT_FAIL;
+	}
+	/* Then again on the device opened, which is the one used. */
 	if (open_cow(c) || check_cow_place(c, wr) || check_cow_users(c))
 		return EXIT_FAIL;
 	if ((r = read_cow_header(c->fd, &h)) < 0)

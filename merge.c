@@ -325,7 +325,7 @@ static int begin_merge(int fd, struct merge_plan *m)
 	struct wrapper wr;
 	int r;
 
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	if ((r = wrapper_or_fail(&w, m->name, &wr))) {
 		world_free(&w);
@@ -464,7 +464,7 @@ static int recover_one(int fd, const char *name)
 		struct world w;
 		struct wrapper wr;
 		struct repair rp;
-		if (scan_or_fail(fd, &w))
+		if (scan_or_fail(fd, &w, WITH_STATUS))
 			return EXIT_FAIL;
 		if (wrapper_or_fail(&w, name, &wr)) {
 			world_free(&w);
@@ -494,7 +494,7 @@ static int recover_all(int fd)
 	size_t n = 0;
 	int failed = 0;
 
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	for (size_t i = 0; i < w.n; i++)
 		if (!is_dup_name(w.d[i].name) && identify_wrapper(&w, w.d[i].name, &wr) == 0) {
@@ -503,7 +503,7 @@ static int recover_all(int fd)
 			failed += recover_one(fd, w.d[i].name) != EXIT_OK;
 		}
 	world_free(&w);
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	for (size_t i = 0; i < w.n; i++)
 		if (w.d[i].info.flags & DM_SUSPEND_FLAG)

@@ -116,7 +116,7 @@ static const struct signature signatures[] = {
 	{ "a ZFS pool member", NULL, AT_START, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
 	{ "a ZFS pool member", NULL, AT_END, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
 	{ "a dm-integrity device", NULL, AT_START, 0, "integrt", 8, 1 },
-	{ "a dm-verity hash device", NULL, AT_START, 0, "verity\0\0", 8, 1 },
+	{ "a dm-verity hash device", NULL, AT_START, 0, "verity\0\0", 8, 0 },
 	{ "a VDO volume", NULL, AT_START, 0, "dmvdo001", 8, 1 },
 	{ "a DDF RAID member", NULL, AT_END, 512, "\xde\x11\xde\x11", 4, 1 },
 	{ "an Intel IMSM RAID member", NULL, AT_END, 1024, "Intel Raid ISM Cfg Sig. ", 24, 1 },

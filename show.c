@@ -185,7 +185,7 @@ int cmd_show(int argc, char **argv)
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
 	int locked = read_lock(fd);
-	if ((r = scan_or_fail(fd, &w)) == EXIT_OK) {
+	if ((r = scan_or_fail(fd, &w, WITH_STATUS)) == EXIT_OK) {
 		if (!name)
 			r = show_all(&w, parsable, &vd);
 		else if ((r = wrapper_or_fail(&w, name, &wr)) == EXIT_OK) {

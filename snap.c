@@ -158,7 +158,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 	p->cow.path = argv[optind + 1];
 	if (snapname) {
 		if (snapname[0] == '-' || dm_check_name(snapname)) {
-			errf("dmsnap: %s: '%s' is not a snapshot name: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
+			errf("dmsnap: %s: '%s' is not a device name for a snapshot: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
 			     cmd, snapname);
 			return EXIT_USAGE;
 		}
@@ -282,7 +282,7 @@ static int prepare_snap(int fd, struct snap_plan *p)
 	struct wrapper wr;
 	int r;
 
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	if ((r = wrapper_or_fail(&w, p->name, &wr)) == EXIT_OK) {
 		if ((r = look_snap(fd, &w, p, &wr)) == EXIT_OK)

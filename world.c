@@ -52,7 +52,7 @@ static uint64_t linear_under_sectors(const struct dev *d)
 	return sectors;
 }
 
-static int scan_device(int fd, const char *name, struct dev *d)
+static int scan_device(int fd, const char *name, struct dev *d, int statuses)
 {
 	struct dm_target t;
 	int r;
@@ -69,7 +69,7 @@ static int scan_device(int fd, const char *name, struct dev *d)
 				   &d->inactive, &d->inactive_params)) < 0)
 		return r;
 	/* A status that cannot be read is left NULL for the reader to report, snapshot by snapshot. */
-	if (has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) < 0 && r == -ENXIO)
+	if (statuses && has_status(d) && (r = get_single_target(fd, name, 0, &t, &d->status)) == -ENXIO)
 		return r;
 	d->under_sectors = linear_under_sectors(d);
 	return 0;
@@ -82,7 +82,7 @@ static void dev_free(struct dev *d)
 	free(d->status);
 }
 
-int scan_world(int fd, struct world *w)
+int scan_world(int fd, struct world *w, int statuses)
 {
 	struct dm_reply list;
 	struct dm_name n;
@@ -98,7 +98,7 @@ int scan_world(int fd, struct world *w)
 			break;
 		}
 		w->d = more;
-		int s = scan_device(fd, n.name, &w->d[w->n]);
+		int s = scan_device(fd, n.name, &w->d[w->n], statuses);
 		if (s == -ENXIO) {  /* removed while we looked */
 			dev_free(&w->d[w->n]);
 			continue;

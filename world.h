@@ -51,8 +51,12 @@ struct wrapper {
 	size_t nhelpers;
 };
 
-/* Every device with its tables (and a snapshot's status); world_free() after. */
-int scan_world(int fd, struct world *w);
+/*
+ * Every device with its tables, and with statuses set the status of each
+ * snapshot and merging NAME (NULL where it could not be read); world_free() after.
+ */
+#define WITH_STATUS 1
+int scan_world(int fd, struct world *w, int statuses);
 void world_free(struct world *w);
 struct dev *find_dev(const struct world *w, const char *name);
 

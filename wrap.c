@@ -35,7 +35,7 @@ static int look_wrap(int fd, const char *name, const char *path, const struct bl
 	int same;
 
 	*done = 0;
-	if (scan_or_fail(fd, &w))
+	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
 	dup_name(name, dup, sizeof dup);
 	if (!find_dev(&w, name) && !find_dev(&w, dup)) {
