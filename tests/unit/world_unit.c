@@ -83,67 +83,7 @@ int read_cow_header(int fd, struct cow_header *h)
 	touched("read_cow_header");
 }
 
-/* ---- the harness: one test = begin(), checks, end() ---- */
-
-static int n_passed, n_failed;
-static const char *test_name;
-static char test_why[512];   /* the first failed check of the current test */
-
-static void begin(const char *name)
-{
-	test_name = name;
-	test_why[0] = '\0';
-}
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (test_why[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(test_why, sizeof test_why, fmt, ap);
-	va_end(ap);
-}
-
-static void end(void)
-{
-	if (test_why[0]) {
-		printf("FAIL: %s: %s\n", test_name, test_why);
-		n_failed++;
-	} else {
-		printf("PASS: %s\n", test_name);
-		n_passed++;
-	}
-}
-
-static const char *num(long long v)
-{
-	static const struct { int e; const char *name; } errs[] = {
-		{ EINVAL, "-EINVAL" }, { ENOENT, "-ENOENT" }, { ENXIO, "-ENXIO" }, { ENOMEM, "-ENOMEM" },
-	};
-	static char buf[4][32];
-	static int next;
-	char *s = buf[next++ % 4];
-
-	for (size_t i = 0; i < sizeof errs / sizeof *errs; i++)
-		if (v == -errs[i].e)
-			return errs[i].name;
-	snprintf(s, sizeof buf[0], "%lld", v);
-	return s;
-}
-
-static void check_int(const char *what, long long got, long long want)
-{
-	if (got != want)
-		fail("%s: got %s, want %s", what, num(got), num(want));
-}
-
-static void check_str(const char *what, const char *got, const char *want)
-{
-	if (!got || !want || strcmp(got, want))
-		fail("%s: got \"%s\", want \"%s\"", what, got ? got : "(null)", want ? want : "(null)");
-}
+#include "harness.h"
 
 static const char *kind_word(enum repair_kind k)
 {
