@@ -5,9 +5,11 @@ CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
 PREFIX = /usr/local
 DESTDIR =
-SRCS = dmsnap.c dmsetup.c snap.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c util.c
-OBJS = dmsnap.o dmsetup.o snap.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o util.o
-HDRS = backup.h cli.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h show.h snap.h targets.h util.h window.h world.h
+# make install DMSETUP_LINK=1: also sbin/dmsetup -> dmsnap (dmsnap.8, "Invoked as dmsetup").
+DMSETUP_LINK =
+SRCS = dmsnap.c dmsetup.c snap.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c report.c util.c
+OBJS = dmsnap.o dmsetup.o snap.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o report.o util.o
+HDRS = backup.h cli.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h report.h show.h snap.h targets.h util.h window.h world.h
 
 all: dmsnap
 
@@ -57,6 +59,7 @@ install: dmsnap
 	cp dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsnap
 	cp dmsnap.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmsnap.8
 	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
+	if [ -n "$(DMSETUP_LINK)" ]; then ln -sf dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsetup; fi
 
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
