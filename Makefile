@@ -1,18 +1,24 @@
 .POSIX:
 # dmsnap: one static binary, built with musl (apt-get install musl-tools).
 CC = musl-gcc
-CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
-LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
+# Size first (the 128 KiB gate): -Oz and link-time optimisation; a small common
+# page size lets the data segment follow the code in the file without padding
+# it to 4 KiB (the kernel still maps it on its own pages).
+CFLAGS = -Oz -flto=auto -flto-partition=one -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none \
+	-Wl,-z,common-page-size=64
 PREFIX = /usr/local
 DESTDIR =
-SRCS = dmsnap.c dmsetup.c wrap.c snap.c cow.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c util.c
-OBJS = dmsnap.o dmsetup.o wrap.o snap.o cow.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o util.o
-HDRS = backup.h cli.h cow.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h show.h snap.h targets.h util.h window.h world.h wrap.h
+# make install DMSETUP_LINK=1: also sbin/dmsetup -> dmsnap (dmsnap.8, "Invoked as dmsetup").
+DMSETUP_LINK =
+SRCS = dmsnap.c dmsetup.c wrap.c snap.c cow.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c report.c util.c
+OBJS = dmsnap.o dmsetup.o wrap.o snap.o cow.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o report.o util.o
+HDRS = backup.h cli.h cow.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h report.h show.h snap.h targets.h util.h window.h world.h wrap.h
 
 all: dmsnap
 
 dmsnap: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 	@echo "dmsnap: `wc -c < $@` bytes, static"
 
 # The test build: the same sources plus DMSNAP_FAIL / DMSNAP_TRACE / DMSNAP_PAUSE (faults.c).
@@ -57,6 +63,7 @@ install: dmsnap
 	cp dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsnap
 	cp dmsnap.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmsnap.8
 	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
+	if [ -n "$(DMSETUP_LINK)" ]; then ln -sf dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsetup; fi
 
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)

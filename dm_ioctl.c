@@ -332,6 +332,15 @@ void dm_reply_free(struct dm_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+const char *dm_msg_response(const struct dm_reply *r)
+{
+	size_t len = reply_data_size(r);
+
+	if (!len || !(r->io->flags & DM_DATA_OUT_FLAG) || !has_nul(reply_data(r), 0, len))
+		return NULL;
+	return reply_data(r);
+}
+
 /* ---- the ioctls ---- */
 
 /* Zero, version, sizes and name: every request starts here. */
@@ -380,18 +389,28 @@ static int call_simple(int fd, enum dm_cmd cmd, const char *name, uint32_t flags
 	return 0;
 }
 
-/* A command whose reply has variable size: grow while the kernel says BUFFER_FULL. */
-static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flags, struct dm_reply *out)
+/*
+ * A command whose reply has variable size: grow while the kernel says
+ * BUFFER_FULL.  The request's payload (len bytes, or none) goes at data_start.
+ */
+static int call_payload(int fd, enum dm_cmd cmd, const char *name, uint32_t flags, const void *payload,
+			size_t len, struct dm_reply *out)
 {
 	memset(out, 0, sizeof *out);
+	if (len > REPLY_MAX_SIZE / 2)
+		return -E2BIG;
 	for (size_t size = REPLY_FIRST_SIZE; size <= REPLY_MAX_SIZE; size *= 2) {
-		struct dm_ioctl *io = calloc(1, size);
+		struct dm_ioctl *io;
 		int r;
 
-		if (!io)
+		if (size < sizeof *io + len)
+			continue;
+		if (!(io = calloc(1, size)))
 			return -ENOMEM;
 		if ((r = prepare(io, size, name)) == 0) {
 			io->flags = flags;
+			if (len)
+				memcpy(io + 1, payload, len);
 			r = call(fd, cmd, io);
 		}
 		if (r) {
@@ -406,6 +425,24 @@ static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flag
 		free(io);
 	}
 	return -ENOBUFS;
+}
+
+static int call_growing(int fd, enum dm_cmd cmd, const char *name, uint32_t flags, struct dm_reply *out)
+{
+	return call_payload(fd, cmd, name, flags, NULL, 0, out);
+}
+
+/* A command whose payload is one string and whose reply is not kept. */
+static int call_string(int fd, enum dm_cmd cmd, const char *name, uint32_t flags, const char *str,
+		       struct dm_info *info)
+{
+	struct dm_reply rep;
+	int r = call_payload(fd, cmd, name, flags, str, strlen(str) + 1, &rep);
+
+	if (r == 0 && info)
+		dm_info_from(rep.io, info);
+	dm_reply_free(&rep);
+	return r;
 }
 
 int dm_open_control(void)
@@ -468,7 +505,12 @@ int dm_suspend(int fd, const char *name, uint32_t flags)
 
 int dm_resume(int fd, const char *name, struct dm_info *info)
 {
-	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, 0, DM_UDEV_COOKIE, info);
+	return dm_resume_flags(fd, name, 0, info);
+}
+
+int dm_resume_flags(int fd, const char *name, uint32_t flags, struct dm_info *info)
+{
+	return call_simple(fd, DM_DEV_SUSPEND_CMD, name, flags & ~DM_SUSPEND_FLAG, DM_UDEV_COOKIE, info);
 }
 
 int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int readonly)
@@ -538,4 +580,49 @@ int dm_list_versions(int fd, struct dm_reply *r)
 int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *info)
 {
 	return call_simple(fd, DM_DEV_WAIT_CMD, name, 0, event_nr, info);
+}
+
+int dm_get_info_by(int fd, const char *uuid, uint64_t dev, struct dm_info *info)
+{
+	struct dm_ioctl io;
+	int r;
+
+	prepare(&io, sizeof io, NULL);
+	if (uuid) {
+		if (strnlen(uuid, DM_UUID_LEN) == DM_UUID_LEN)
+			return -ENAMETOOLONG;
+		strcpy(io.uuid, uuid);
+	}
+	io.dev = uuid ? 0 : dev;
+	if ((r = call(fd, DM_DEV_STATUS_CMD, &io)))
+		return r;
+	dm_info_from(&io, info);
+	return 0;
+}
+
+int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm_info *info)
+{
+	int r = set_uuid ? dm_check_uuid(new) : dm_check_name(new);
+
+	return r ? r : call_string(fd, DM_DEV_RENAME_CMD, name, set_uuid ? DM_UUID_FLAG : 0, new, info);
+}
+
+int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r)
+{
+	size_t len = strlen(msg) + 1;
+	struct dm_target_msg *m = malloc(sizeof *m + len);
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	m->sector = sector;
+	memcpy(m->message, msg, len);
+	ret = call_payload(fd, DM_TARGET_MSG_CMD, name, 0, m, sizeof *m + len, r);
+	free(m);
+	return ret;
+}
+
+int dm_remove_all(int fd, uint32_t flags)
+{
+	return call_simple(fd, DM_REMOVE_ALL_CMD, NULL, flags, 0, NULL);
 }

@@ -68,6 +68,12 @@ struct dm_name_list {
 	char name[];
 };
 
+/* TARGET_MSG request: the message follows the sector. */
+struct dm_target_msg {
+	uint64_t sector;
+	char message[];
+};
+
 /* LIST_VERSIONS reply record; next is relative to this record, 0 at the end. */
 struct dm_target_versions {
 	uint32_t next;
@@ -109,6 +115,7 @@ enum dm_cmd {
 #define DM_QUERY_INACTIVE_TABLE_FLAG   (1u << 12)
 #define DM_UEVENT_GENERATED_FLAG       (1u << 13)
 #define DM_UUID_FLAG                   (1u << 14)
+#define DM_DATA_OUT_FLAG               (1u << 16)
 #define DM_DEFERRED_REMOVE_FLAG        (1u << 17)
 
 #define DM_NAME_LIST_FLAG_HAS_UUID     1u
@@ -185,6 +192,8 @@ void dm_info_from(const struct dm_ioctl *io, struct dm_info *info);
 const char *dm_cmd_name(enum dm_cmd cmd);
 int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor);
 void dm_reply_free(struct dm_reply *r);
+/* A TARGET_MSG reply's answer, NULL if the target gave none (or the reply lies). */
+const char *dm_msg_response(const struct dm_reply *r);
 
 /* ---- one function per ioctl; fd is from dm_open_control() ---- */
 
@@ -194,6 +203,8 @@ int dm_create(int fd, const char *name, const char *uuid, struct dm_info *info);
 int dm_remove(int fd, const char *name, int deferred);
 int dm_suspend(int fd, const char *name, uint32_t flags);
 int dm_resume(int fd, const char *name, struct dm_info *info);
+/* flags: DM_SKIP_LOCKFS_FLAG, DM_NOFLUSH_FLAG, for the suspend a table swap needs. */
+int dm_resume_flags(int fd, const char *name, uint32_t flags, struct dm_info *info);
 int dm_load(int fd, const char *name, const struct dm_target *t, size_t n, int readonly);
 int dm_clear(int fd, const char *name);
 int dm_get_info(int fd, const char *name, struct dm_info *info);
@@ -202,6 +213,13 @@ int dm_get_deps(int fd, const char *name, uint32_t flags, struct dm_reply *r);
 int dm_list_devices(int fd, struct dm_reply *r);
 int dm_list_versions(int fd, struct dm_reply *r);
 int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *info);
+/* DEV_STATUS of the device with this uuid or, with uuid NULL, this huge-encoded dev. */
+int dm_get_info_by(int fd, const char *uuid, uint64_t dev, struct dm_info *info);
+/* New name, or with set_uuid the uuid of a device that has none. */
+int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm_info *info);
+int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r);
+/* Removes every device nobody has open; flags: DM_DEFERRED_REMOVE_FLAG or 0. */
+int dm_remove_all(int fd, uint32_t flags);
 
 /*
  * Tests only (dmsnap-faults sets it): called before every ioctl; a non-zero

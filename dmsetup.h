@@ -21,4 +21,7 @@ int cmd_targets(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_mknodes(int argc, char **argv);
 
+/* Invoked as dmsetup: dmsetup's options, commands, output, messages and exit codes. */
+int dmsetup_main(int argc, char **argv);
+
 #endif

@@ -111,7 +111,12 @@ int main(int argc, char **argv)
 #ifdef DMSNAP_FAULTS
 	faults_install();
 #endif
-	r = dispatch(argc, argv);
+	/* Invoked through a link named dmsetup: dmsetup's command line, output and messages (dmsetup.h). */
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && !strcmp(base ? base + 1 : argv[0], "dmsetup"))
+		r = dmsetup_main(argc, argv);
+	else
+		r = dispatch(argc, argv);
 	/* What could not be written was not said: a full disk or a closed pipe is a failure. */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "dmsnap: writing standard output: %s\n", strerror(errno));

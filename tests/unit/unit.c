@@ -1,6 +1,6 @@
 /*
- * unit.c - host tests of the pure functions of dm_ioctl.c, targets.c and
- * util.c (numbers, files).
+ * unit.c - host tests of the pure functions of dm_ioctl.c, targets.c,
+ * report.c (dmsetup's column reports) and util.c (numbers, files).
  *
  * One line per test (PASS: name / FAIL: name: why), then "N passed, N failed";
  * exits 1 if anything failed.  Kernel replies are crafted with the real
@@ -24,6 +24,7 @@
 #include "../../dm_ioctl.h"
 #include "../../probe.h"
 #include "../../record.h"
+#include "../../report.h"
 #include "../../targets.h"
 #include "../../util.h"
 #include "kernel_load.h"
@@ -1414,6 +1415,101 @@ static void test_files(void)
 	end();
 }
 
+/* ---- report.c: dmsetup's columns, as dmsetup 1.02.185 printed them in the guest ---- */
+
+static const char rfields[] = "name\0Name\0major\0Maj\0attr\0Stat\0vg_name\0VG\0";
+static const unsigned char rattrs[][2] = { { 16, 0 }, { 3, RF_NUM | 1 }, { 4, 1 }, { 4, 2 } };
+
+/* The report of list with flags and sep for the objects (3 values each), or "error N". */
+static const char *report_of(const char *list, unsigned flags, const char *sep, char *const *objects, int n)
+{
+	static char out[1024];
+	struct report r;
+	const char *bad;
+	size_t badlen;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	int ret = report_init(&r, rfields, rattrs, "name\0info\0splitname\0", list, flags, sep, &bad, &badlen);
+
+	if (ret) {
+		snprintf(out, sizeof out, "error %d %.*s", ret, (int)(ret < 0 ? badlen : 0), ret < 0 ? bad : "");
+		return out;
+	}
+	for (int i = 0; i < n; i++) {
+		char *values[REPORT_MAX_FIELDS];
+		for (size_t k = 0; k < r.nsel; k++)
+			values[k] = objects[i * 4 + r.sel[k]];
+		report_row(&r, values);
+	}
+	f = open_memstream(&buf, &size);
+	report_output(&r, f);
+	fclose(f);
+	report_free(&r);
+	snprintf(out, sizeof out, "%s", buf);
+	free(buf);
+	return out;
+}
+
+static void test_report(void)
+{
+	char *objs[] = { "lin", "253", "L--w", "", "vg-lv--x-real", "253", "L-sr", "vg" };
+	const unsigned dflt = REPORT_HEADINGS | REPORT_ALIGNED;
+
+	begin("report: aligned columns, numbers to the right, widths grow");
+	check_str("one", report_of("name,major,attr", dflt, " ", objs, 1),
+		  "Name             Maj Stat\nlin              253 L--w\n");
+	check_str("two", report_of("attr,name", dflt, " ", objs, 2),
+		  "Stat Name            \nL--w lin             \nL-sr vg-lv--x-real   \n");
+	end();
+
+	begin("report: --noheadings, --separator, --nameprefixes, --unquoted");
+	check_str("noheadings", report_of("name,major", 0, ":", objs, 1), "lin:253\n");
+	check_str("separator", report_of("name,attr", REPORT_HEADINGS, "|", objs, 1), "Name|Stat\nlin|L--w\n");
+	check_str("prefixes", report_of("name,major", REPORT_HEADINGS | REPORT_PREFIXES, " ", objs, 1),
+		  "Name Maj\nDM_NAME='lin' DM_MAJOR='253'\n");
+	check_str("unquoted", report_of("name", REPORT_HEADINGS | REPORT_PREFIXES | REPORT_UNQUOTED, " ", objs, 1),
+		  "Name\nDM_NAME=lin\n");
+	end();
+
+	begin("report: --rows, never aligned");
+	check_str("rows", report_of("name,major", dflt | REPORT_ROWS, " ", objs, 2),
+		  "Name lin vg-lv--x-real\nMaj 253 253\n");
+	check_str("rows prefixes", report_of("name", REPORT_ROWS | REPORT_PREFIXES, ":", objs, 2),
+		  "DM_NAME='lin':DM_NAME='vg-lv--x-real'\n");
+	check_str("no objects, no headings", report_of("name", dflt, " ", objs, 0), "");
+	end();
+
+	begin("report: -o names as libdevmapper takes them");
+	check_str("case", report_of("NAME,Major", 0, ":", objs, 1), "lin:253\n");
+	check_str("repeated commas", report_of(",name,,major", 0, ":", objs, 1), "lin:253\n");
+	check_str("section", report_of("info_all", 0, ":", objs, 1), "253:L--w\n");
+	check_str("unknown", report_of("name,bogus,major", 0, ":", objs, 1), "error -22 bogus");
+	check_str("trailing comma", report_of("name,", 0, ":", objs, 1), "error -22 ");
+	check_str("help", report_of("name,help", 0, ":", objs, 1), "error 1 ");
+	check_str("none", report_of("", dflt, " ", objs, 1), "\n\n");
+	end();
+}
+
+static void test_split_lvm_name(void)
+{
+	static const char *const cases[][4] = {
+		{ "vg-lv", "vg", "lv", "" }, { "vg--x-lv-lay", "vg-x", "lv", "lay" }, { "a--b--c", "a-b-c", "", "" },
+		{ "a-", "a-", "", "" }, { "a-b-c-d", "a", "b", "c" }, { "", "", "", "" },
+	};
+
+	begin("splitname: VG-LV-layer with -- for -");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char name[32], *vg, *lv, *layer;
+		snprintf(name, sizeof name, "%s", cases[i][0]);
+		split_lvm_name(name, &vg, &lv, &layer);
+		check_str(cases[i][0], vg, cases[i][1]);
+		check_str(cases[i][0], lv, cases[i][2]);
+		check_str(cases[i][0], layer, cases[i][3]);
+	}
+	end();
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1450,6 +1546,8 @@ int main(void)
 	test_info_from();
 	test_parse_u64();
 	test_files();
+	test_report();
+	test_split_lvm_name();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;
 }

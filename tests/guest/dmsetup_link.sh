@@ -1,0 +1,363 @@
+# dmsetup_link: a link named dmsetup makes dmsnap dmsetup. Real-world sequences run
+# once with the real dmsetup and once through the link (on the same disks, from the
+# same state): every step's output, messages, exit code, the kernel's tables and the
+# data read back must be the same. Then single commands, side by side on one state.
+# timeout: 600
+
+# Both are run as "dmsetup" (getopt's messages name argv[0]), each from its own PATH.
+mkdir -p /tmp/bin
+ln -sf "$DMSNAP" /tmp/bin/dmsetup
+LINK="env PATH=/tmp/bin dmsetup"
+ORACLE="env PATH=$(dirname "$(command -v dmsetup)") dmsetup"
+
+# --- sequences: run with DM=$ORACLE into /tmp/run.oracle, then DM=$LINK into /tmp/run.link
+
+STEP=0
+# step NAME CMD...: run CMD (a shell snippet may use $DM), keep what it said and left.
+step() {
+	local name=$1 rc=0 dir=$RUN/$(printf '%02d' $STEP)-$1
+	STEP=$((STEP + 1))
+	shift
+	mkdir -p "$dir"
+	"$@" >"$dir/out" 2>"$dir/err" || rc=$?
+	echo "$rc" >"$dir/rc"
+	{ $ORACLE table; $ORACLE info -c --noheadings; } >"$dir/state" 2>&1
+}
+
+# The device holding the data, read around the page cache.
+data() { blockdev --flushbufs "$1" && sha256sum <"$1" | cut -c1-16; }
+
+# A local-top hook: a linear wrapper the size of the disk, made from blockdev --getsz.
+hook() {
+	step wrap-create sh -c 'echo "0 $(blockdev --getsz /dev/vdc) linear /dev/vdc 0" | $DM create md2'
+	step wrap-mknodes $DM mknodes
+	step wrap-info $DM info -c --noheadings -o name,attr,devno,tables_loaded md2
+	step wrap-dup-create sh -c '$DM create md2_dup --table "0 $(blockdev --getsz /dev/vdc) linear /dev/vdc 0"'
+	step wrap-dup-mknodes $DM mknodes
+	step wrap-table $DM table md2
+	step wrap-suspend $DM suspend md2
+	step wrap-suspend-again $DM suspend md2
+	step wrap-resume $DM resume md2
+	step wrap-resume-again $DM resume md2
+	step wrap-data data /dev/mapper/md2
+}
+
+# A snapshot and a merge back, finding devices with ls -o devname and info -c.
+snap_merge() {
+	local sz
+	sz=$(blockdev --getsz /dev/vdc)
+	step snap-write sh -c 'dd if=/dev/urandom of=/dev/mapper/md2 bs=64k count=16 conv=fsync 2>/dev/null; echo written'
+	step snap-before data /dev/mapper/md2
+	step snap-cow-zero sh -c 'dd if=/dev/zero of=/dev/vdd bs=4k count=1 conv=fsync 2>/dev/null'
+	step snap-create $DM create md2_snap --table "0 $sz snapshot /dev/mapper/md2_dup /dev/vdd P 8"
+	step snap-load $DM load md2 --table "0 $sz snapshot-origin /dev/mapper/md2_dup"
+	step snap-suspend $DM suspend md2
+	step snap-resume-snap $DM resume md2_snap
+	step snap-resume $DM resume md2
+	step snap-mknodes $DM mknodes
+	step snap-ls-devname $DM ls -o devname
+	step snap-ls-target $DM ls --target snapshot
+	step snap-info $DM info -c --noheadings --separator ' ' -o name,attr,open,segments,events md2_snap
+	step snap-info-rows $DM info -c --rows --nameprefixes -o name,uuid,blkdevname,suspended,readonly md2 md2_snap
+	step snap-showkeys $DM table --showkeys
+	step snap-table-target $DM table --target snapshot-origin
+	step snap-status-target sh -c '$DM status --target snapshot | cut -d" " -f1-4'
+	step snap-overwrite sh -c 'dd if=/dev/urandom of=/dev/mapper/md2 bs=64k count=4 conv=fsync 2>/dev/null; echo written'
+	step snap-still data /dev/mapper/md2_snap
+	step snap-tree $DM ls --tree
+	step snap-tree-opts $DM ls --tree -o blkdevname,ascii
+	step merge-remove-snap $DM remove md2_snap
+	step merge-load $DM load md2 --table "0 $sz snapshot-merge /dev/mapper/md2_dup /dev/vdd P 8"
+	step merge-suspend $DM suspend md2
+	step merge-resume $DM resume md2
+	step merge-wait sh -c 'for i in $(seq 100); do set -- $($DM status md2); [ "${4%/*}" = "$5" ] && exit 0; sleep 0.2; done; exit 1'
+	step merge-back $DM load md2 --table "0 $sz linear /dev/mapper/md2_dup 0"
+	step merge-switch sh -c '$DM suspend md2 && $DM resume md2'
+	step merge-data data /dev/mapper/md2
+}
+
+# Shutdown: tear everything down, reading the tree first, quietly.
+teardown() {
+	step down-tree $DM ls --tree -o notrunc
+	step down-remove-v sh -c 'for d in $($DM ls | cut -f1 | sort); do $DM remove -v --noudevsync "$d"; echo "$d: $?"; done'
+	step down-ls $DM ls
+	step down-remove-all $DM remove_all
+}
+
+# Devices left to the next run are gone; disks as the first run found them.
+reset() {
+	$ORACLE remove_all --force >/dev/null 2>&1
+	rm -f /dev/mapper/md2*
+	dd if=/dev/zero of=/dev/vdc bs=1M count=8 conv=fsync 2>/dev/null
+	dd if=/dev/zero of=/dev/vdd bs=1M count=8 conv=fsync 2>/dev/null
+}
+
+for tool in oracle link; do
+	reset
+	RUN=/tmp/run.$tool
+	STEP=0
+	rm -rf "$RUN"
+	if [ $tool = oracle ]; then DM=$ORACLE; else DM=$LINK; fi
+	export DM
+	hook
+	snap_merge
+	teardown
+done
+
+# snap-write wrote random data: each run's own data is compared within the run, by step.
+for dir in /tmp/run.oracle/*; do
+	name=${dir##*/}
+	other=/tmp/run.link/$name
+	if [ "${name#*-snap-write}" != "$name" ] || [ "${name#*-snap-overwrite}" != "$name" ]; then
+		continue
+	fi
+	if [ "${name#*-snap-before}" != "$name" ] || [ "${name#*-snap-still}" != "$name" ] ||
+		[ "${name#*-merge-data}" != "$name" ] || [ "${name#*-wrap-data}" != "$name" ]; then
+		# data steps: the link's run must see its own data as the oracle's run saw its own
+		assert_eq "seq $name: exit" "$(cat "$other/rc")" "$(cat "$dir/rc")"
+		continue
+	fi
+	if cmp -s "$dir/out" "$other/out" && cmp -s "$dir/err" "$other/err" && cmp -s "$dir/rc" "$other/rc" &&
+		cmp -s "$dir/state" "$other/state"; then
+		pass "seq $name"
+	else
+		fail "seq $name" "the link differs from dmsetup (exit $(cat "$other/rc") vs $(cat "$dir/rc"))"
+		for f in out err rc state; do
+			diff "$dir/$f" "$other/$f" | head -8 | sed "s/^/    | $f: /"
+		done
+	fi
+done
+# The snapshot kept what the origin held when it was taken; the merge brought it back.
+for run in oracle link; do
+	d=/tmp/run.$run
+	assert_eq "$run: snapshot kept the data" "$(cat $d/*-snap-still/out)" "$(cat $d/*-snap-before/out)"
+	assert_eq "$run: merge brought it back" "$(cat $d/*-merge-data/out)" "$(cat $d/*-snap-before/out)"
+done
+
+# --- single commands side by side on one state: same stdout, stderr and exit code
+
+# same NAME ARGS...: dmsetup ARGS and the link's ARGS say the same and exit alike.
+# (SAME_ERR=no: stdout and the exit code only.)
+same_cmd() {
+	local name=$1 rc1=0 rc2=0
+	shift
+	$ORACLE "$@" >/tmp/want.out 2>/tmp/want.err </dev/null || rc1=$?
+	$LINK "$@" >/tmp/got.out 2>/tmp/got.err </dev/null || rc2=$?
+	if [ "${SAME_ERR:-}" = no ]; then
+		cp /tmp/got.err /tmp/want.err
+	fi
+	if cmp -s /tmp/want.out /tmp/got.out && cmp -s /tmp/want.err /tmp/got.err && [ $rc1 = $rc2 ]; then
+		pass "same $name"
+	else
+		fail "same $name" "dmsetup $* differs (exit $rc2 vs $rc1)"
+		diff /tmp/want.out /tmp/got.out | head -10 | sed 's/^/    | out: /'
+		diff /tmp/want.err /tmp/got.err | head -10 | sed 's/^/    | err: /'
+	fi
+}
+
+reset
+VDC=$(sectors /dev/vdc)
+$ORACLE create lin --table "0 $VDC linear /dev/vdc 0"
+$ORACLE create lin2 --table "0 1024 linear $(cat /sys/block/vdd/dev) 0"
+printf '0 100 zero\n100 50 error\n150 200 linear /dev/vde 8\n' | $ORACLE create multi
+$ORACLE create -u DMSNAP-TEST-uuid-1 withuuid --table "0 64 zero"
+$ORACLE create -u LVM-abcdef vg-lv--x-real --table "0 64 zero"
+$ORACLE create -r ro --table "0 64 zero"
+$ORACLE create --notable empty
+$ORACLE mknodes
+$ORACLE create top --table "0 100 linear /dev/mapper/lin 0
+100 100 linear /dev/mapper/multi 0"
+$ORACLE mknodes
+$ORACLE load lin2 --table "0 128 zero"
+$ORACLE suspend ro
+
+same_cmd "ls" ls
+same_cmd "ls --tree" ls --tree
+same_cmd "ls --tree -o blkdevname" ls --tree -o blkdevname
+same_cmd "ls --tree -o nodevice" ls --tree -o nodevice
+same_cmd "ls --tree -o utf" ls --tree -o utf
+same_cmd "ls --tree -o bad" ls --tree -o ascii,bogus
+same_cmd "ls -o devname" ls -o devname
+same_cmd "ls -o blkdevname" ls -o blkdevname
+same_cmd "ls -o bad" ls -o bogus
+same_cmd "ls --target" ls --target linear
+same_cmd "ls --target none" ls --target nosuch
+same_cmd "info -c" info -c
+same_cmd "-c info NAME" -c info lin
+same_cmd "info NAME -c" info lin -c
+same_cmd "info -c --noheadings" info -c --noheadings
+same_cmd "info -c --rows" info -c --rows
+same_cmd "info -c --nameprefixes" info -c --nameprefixes
+same_cmd "info -c --rows --nameprefixes" info -c --rows --nameprefixes lin ro
+same_cmd "info -c --unquoted" info -c --unquoted --nameprefixes -o name
+same_cmd "info -c --separator" info -c --separator '|' -o name,attr
+same_cmd "info -c all fields" info -c -o name,uuid,major,minor,devno,open,segments,events,attr,suspended,readonly,tables_loaded lin lin2 ro top
+same_cmd "info -c blkdevname" info -c -o name,blkdevname lin withuuid
+same_cmd "info -c blkdevname of no table" info -c -o blkdevname empty
+same_cmd "info -c +field" info -c -o +devno
+same_cmd "info -c info_all" info -c -o info_all lin
+same_cmd "info -c split" info -c -o name,subsystem,vg_name,lv_name,lv_layer
+# dmsetup lists its fields first; dmsnap names only the one it does not know.
+rc=0
+$LINK info -c -o live_table >/tmp/got.out 2>/tmp/got.err || rc=$?
+assert_eq "unknown field: exit" "$rc" 1
+assert_eq "unknown field: message" "$(tail -n 1 /tmp/got.err)" "Unrecognised field: live_table"
+# dmsetup also says on stderr why it could not read the table-less device's read-ahead.
+SAME_ERR=no
+same_cmd "info (all), stdout" info
+SAME_ERR=
+same_cmd "info NAME..." info lin ro withuuid
+same_cmd "info missing" info nosuch
+same_cmd "info -c missing among" info -c lin nosuch ro
+same_cmd "info /dev/mapper/NAME" info /dev/mapper/lin
+same_cmd "info /dev/dm-N" info /dev/dm-0
+same_cmd "info mapper/NAME" info mapper/multi
+same_cmd "info /dev/vdc" info /dev/vdc
+same_cmd "info /dev/nosuch" info /dev/nosuch
+same_cmd "info -u" info -u DMSNAP-TEST-uuid-1
+same_cmd "info -u missing" info -u nosuch
+same_cmd "info -j -m" info -j 253 -m 2
+same_cmd "info -j -m missing" info -j 254 -m 99
+same_cmd "info -j alone" info -j 253
+same_cmd "table" table
+same_cmd "table NAME NAME" table lin multi
+same_cmd "table --target" table --target linear
+same_cmd "table --target NAME" table --target linear multi
+same_cmd "table -v" table -v lin
+same_cmd "table missing" table nosuch
+same_cmd "table -u missing" table -u nosuch
+same_cmd "table -j -m missing" table -j 254 -m 77
+same_cmd "table --inactive" table --inactive lin2
+same_cmd "status" status
+same_cmd "status --target" status --target linear
+same_cmd "status missing" status nosuch
+same_cmd "deps" deps
+same_cmd "deps -o devname" deps -o devname
+same_cmd "deps -o blkdevname" deps -o blkdevname top
+same_cmd "deps missing" deps nosuch
+same_cmd "splitname" splitname vg-lv
+same_cmd "splitname layer" splitname vg--x-lv-lay
+same_cmd "splitname subsystem" splitname a-b FOO
+same_cmd "splitname -o" splitname -o vg_name,lv_layer,subsystem a--b-c-d LVM
+same_cmd "splitname --nameprefixes" splitname --nameprefixes vg-lv
+same_cmd "splitname --rows" splitname --rows vg-lv
+same_cmd "splitname --noheadings" splitname --noheadings vg-lv
+same_cmd "splitname no data" splitname -o name vg-lv
+same_cmd "targets" targets
+same_cmd "udevcreatecookie" udevcreatecookie
+same_cmd "udevreleasecookie" udevreleasecookie
+same_cmd "udevreleasecookie COOKIE" udevreleasecookie 0x0d4d1234
+same_cmd "udevreleasecookie bad" udevreleasecookie bogus
+same_cmd "udevcomplete" udevcomplete 0x0d4d1234
+same_cmd "udevcomplete 0" udevcomplete 0
+same_cmd "help" help
+same_cmd "--help" --help
+same_cmd "no command"
+same_cmd "unknown command" bogus
+same_cmd "wrong arguments" splitname
+same_cmd "unknown option" --bogus info
+same_cmd "unknown short option" -Z info
+same_cmd "missing option argument" info --verbose
+same_cmd "missing short argument" info -o
+same_cmd "global options ignored" -y --noudevsync --noudevrules --verifyudev --noflush --nolockfs info lin
+export DM_DISABLE_UDEV=1
+same_cmd "DM_DISABLE_UDEV" info lin
+unset DM_DISABLE_UDEV
+same_cmd "wait EVENT_NR" wait lin 5
+same_cmd "wait -v" -v wait lin 5
+same_cmd "wait missing" wait nosuch 1
+same_cmd "wait no device" wait
+same_cmd "message" message lin 0 hello
+same_cmd "message missing" message nosuch 0 hello
+same_cmd "message bad sector" message lin x hello
+same_cmd "message no text" message lin 0
+same_cmd "remove missing" remove nosuch
+exec 3</dev/mapper/multi
+same_cmd "remove busy" remove multi
+same_cmd "remove --retry busy" remove --retry multi
+exec 3<&-
+same_cmd "remove -u missing" remove -u nosuch
+same_cmd "remove -j -m missing" remove -j 254 -m 77
+same_cmd "remove missing path" remove /dev/mapper/nosuch
+same_cmd "remove -f missing" -f remove nosuch
+same_cmd "wipe_table missing" wipe_table nosuch
+same_cmd "suspend no device" suspend
+same_cmd "resume missing" resume nosuch
+same_cmd "create with /" create x/y --table "0 8 zero"
+same_cmd "create existing" create lin --table "0 8 zero"
+same_cmd "create bad format" create garbage --table "zero 8 0"
+same_cmd "create no file" create x3 /nonexistent
+same_cmd "load missing" load nosuch --table "0 8 zero"
+same_cmd "load --notable" load lin --notable
+same_cmd "load no device" load
+same_cmd "rename missing" rename nosuch x
+same_cmd "rename to existing" rename lin2 lin
+same_cmd "rename with /" rename lin2 a/b
+same_cmd "rename --setuuid twice" rename withuuid --setuuid other
+
+# What the link does not carry out, it says so and fails.
+for cmd in "mangle" "udevcookies" "udevcomplete_all" "udevflags 0x0d4d0041" "target-version linear" \
+	"setgeometry lin 1 2 3 4" "stats list" "measure"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "not carried out: $cmd" $LINK $cmd
+	contains "not carried out: $cmd: says so" "$(cat "$OUT")" 'not carried out by dmsnap'
+done
+
+# State-changing commands: each tool on a fresh copy of the same device; same words, same result.
+twice() {
+	local name=$1 setup=$2 rc1=0 rc2=0
+	shift 2
+	for tool in oracle link; do
+		$ORACLE remove_all --force >/dev/null 2>&1
+		DM=$ORACLE sh -c "$setup" >/dev/null 2>&1
+		$ORACLE mknodes
+		if [ $tool = oracle ]; then
+			$ORACLE "$@" >/tmp/want.out 2>/tmp/want.err </dev/null || rc1=$?
+			{ $ORACLE table; $ORACLE info -c --noheadings; } >/tmp/want.state 2>&1
+		else
+			$LINK "$@" >/tmp/got.out 2>/tmp/got.err </dev/null || rc2=$?
+			{ $ORACLE table; $ORACLE info -c --noheadings; } >/tmp/got.state 2>&1
+		fi
+	done
+	if cmp -s /tmp/want.out /tmp/got.out && cmp -s /tmp/want.err /tmp/got.err && [ $rc1 = $rc2 ] &&
+		cmp -s /tmp/want.state /tmp/got.state; then
+		pass "twice $name"
+	else
+		fail "twice $name" "dmsetup $* differs (exit $rc2 vs $rc1)"
+		for f in out err state; do
+			diff /tmp/want.$f /tmp/got.$f | head -8 | sed "s/^/    | $f: /"
+		done
+	fi
+}
+
+TWO='$DM create a --table "0 8 zero"; $DM create b --table "0 8 zero"; $DM create -u UUID-c c --table "0 16 zero"'
+twice "remove several" "$TWO" remove a b
+twice "remove several, one missing" "$TWO" remove a nosuch b
+twice "remove -u" "$TWO" remove -u UUID-c
+twice "remove -j -m" "$TWO" remove -j 253 -m 1
+twice "remove /dev/mapper/NAME" "$TWO" remove /dev/mapper/b
+twice "remove -v --noudevsync" "$TWO" -v remove --noudevsync a
+twice "remove --force" "$TWO" remove --force a
+twice "remove_all" "$TWO" remove_all
+twice "remove_all -f" "$TWO" remove_all -f
+twice "suspend several" "$TWO" suspend a b
+twice "suspend -v" "$TWO" suspend -v c
+twice "suspend suspended" "$TWO; \$DM suspend a" suspend a
+twice "resume running" "$TWO" resume a
+twice "resume -v" "$TWO; \$DM suspend a" resume -v a
+twice "clear" "$TWO; \$DM load a --table '0 4 zero'" clear a
+twice "rename" "$TWO" rename a d
+twice "rename -u" "$TWO" rename -u UUID-c e
+twice "rename --setuuid" "$TWO" rename a --setuuid NEW-UUID
+twice "wipe_table" "$TWO" wipe_table a c
+twice "wipe_table -f" "$TWO" wipe_table -f a
+twice "create -v" "$TWO" create -v v --table "0 8 zero"
+twice "create -u -r" "$TWO" create -u UUID-V -r v --table "0 8 zero"
+twice "create --notable" "$TWO" create --notable v
+twice "create from stdin" "$TWO" create v /dev/null
+twice "create comment" "$TWO" create v --table "0 8 zero # a comment"
+twice "create bad target" "$TWO" create v --table "0 8 nosuch"
+twice "load -v" "$TWO" load -v a --table "0 16 zero"
+twice "reload -u" "$TWO" reload -u UUID-c --table "0 32 zero"
+twice "wait -u" "$TWO" wait -u UUID-c 3
+$ORACLE remove_all --force >/dev/null 2>&1
