@@ -83,14 +83,15 @@ enum where {
 
 #define MAGIC_MAX 32  /* the longest magic read: IMSM's 24 bytes */
 
+/* Packed small: the table is the largest in the binary. */
 struct signature {
 	const char *what;
 	const char *fstype;  /* for mount(2), or NULL */
-	enum where where;
-	uint64_t offset;
 	const char *magic;
-	size_t len;
-	int holds;           /* a container or member of one: never overwritten, --force or not */
+	uint32_t offset;     /* the farthest is 128 KiB */
+	uint8_t where;       /* enum where */
+	uint8_t len;
+	uint8_t holds;       /* a container or member of one: never overwritten, --force or not */
 };
 
 /*
@@ -100,61 +101,61 @@ struct signature {
  * FAT, exFAT, NTFS or UDF boot sector also ends in its 55 AA).
  */
 static const struct signature signatures[] = {
-	{ "a BitLocker volume", NULL, AT_START, 3, "-FVE-FS-", 8, 1 },
-	{ "a LUKS volume", NULL, AT_START, 0, "LUKS\xba\xbe", 6, 1 },
-	{ "a LUKS2 volume (second header)", NULL, AT_START, 16384, "SKUL\xba\xbe", 6, 1 },
-	{ "an LVM physical volume", NULL, AT_START, 0, "LABELONE", 8, 1 },
-	{ "an LVM physical volume", NULL, AT_START, 512, "LABELONE", 8, 1 },
-	{ "an LVM physical volume", NULL, AT_START, 1024, "LABELONE", 8, 1 },
-	{ "an LVM physical volume", NULL, AT_START, 1536, "LABELONE", 8, 1 },
-	{ "an md RAID member (1.1)", NULL, AT_START, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
-	{ "an md RAID member (1.2)", NULL, AT_START, 4096, "\xfc\x4e\x2b\xa9", 4, 1 },
-	{ "an md RAID member (0.90)", NULL, MD090_END, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
-	{ "an md RAID member (1.0)", NULL, MD10_END, 0, "\xfc\x4e\x2b\xa9", 4, 1 },
-	{ "a bcache device", NULL, AT_START, 4120,
-	  "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81", 16, 1 },
-	{ "a ZFS pool member", NULL, AT_START, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
-	{ "a ZFS pool member", NULL, AT_END, 131072, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, 1 },
-	{ "a dm-integrity device", NULL, AT_START, 0, "integrt", 8, 1 },
-	{ "a dm-verity hash device", NULL, AT_START, 0, "verity\0\0", 8, 0 },
-	{ "a VDO volume", NULL, AT_START, 0, "dmvdo001", 8, 1 },
-	{ "a DDF RAID member", NULL, AT_END, 512, "\xde\x11\xde\x11", 4, 1 },
-	{ "an Intel IMSM RAID member", NULL, AT_END, 1024, "Intel Raid ISM Cfg Sig. ", 24, 1 },
-	{ "a GPT partition table", NULL, AT_START, 512, "EFI PART", 8, 1 },
-	{ "a GPT partition table", NULL, AT_START, 4096, "EFI PART", 8, 1 },
-	{ "a GPT partition table (backup)", NULL, AT_END, 512, "EFI PART", 8, 1 },
-	{ "a Sun partition table", NULL, AT_START, 508, "\xda\xbe", 2, 1 },
-	{ "an SGI partition table", NULL, AT_START, 0, "\x0b\xe5\xa9\x41", 4, 1 },
-	{ "an XFS filesystem", "xfs", AT_START, 0, "XFSB", 4, 0 },
-	{ "an ext2/3/4 filesystem", "ext4", AT_START, 1080, "\x53\xef", 2, 0 },
-	{ "a btrfs filesystem", "btrfs", AT_START, 65600, "_BHRfS_M", 8, 0 },
-	{ "an F2FS filesystem", "f2fs", AT_START, 1024, "\x10\x20\xf5\xf2", 4, 0 },
-	{ "a swap area", NULL, AT_START, 4086, "SWAPSPACE2", 10, 0 },
-	{ "a swap area", NULL, AT_START, 4086, "SWAP-SPACE", 10, 0 },
-	{ "a FAT filesystem", "vfat", AT_START, 54, "FAT1", 4, 0 },
-	{ "a FAT filesystem", "vfat", AT_START, 82, "FAT32", 5, 0 },
-	{ "an exFAT filesystem", NULL, AT_START, 3, "EXFAT   ", 8, 0 },
-	{ "an NTFS filesystem", NULL, AT_START, 3, "NTFS    ", 8, 0 },
-	{ "an ISO 9660 filesystem", "iso9660", AT_START, 32769, "CD001", 5, 0 },
-	{ "a UDF filesystem", NULL, AT_START, 32769, "BEA01", 5, 0 },
-	{ "a squashfs filesystem", "squashfs", AT_START, 0, "hsqs", 4, 0 },
-	{ "an EROFS filesystem", NULL, AT_START, 1024, "\xe2\xe1\xf5\xe0", 4, 0 },
-	{ "a NILFS2 filesystem", NULL, AT_START, 1030, "\x34\x34", 2, 0 },
-	{ "a JFS filesystem", NULL, AT_START, 32768, "JFS1", 4, 0 },
-	{ "a ReiserFS filesystem", NULL, AT_START, 65588, "ReIsEr", 6, 0 },
-	{ "a ReiserFS filesystem", NULL, AT_START, 8244, "ReIsEr", 6, 0 },
-	{ "an HFS+ filesystem", NULL, AT_START, 1024, "H+\0\4", 4, 0 },
-	{ "a GFS2 filesystem", NULL, AT_START, 65536, "\x01\x16\x19\x70", 4, 0 },
-	{ "an OCFS2 filesystem", NULL, AT_START, 8192, "OCFSV2", 6, 0 },
-	{ "a minix filesystem", NULL, AT_START, 1040, "\x7f\x13", 2, 0 },
-	{ "a minix filesystem", NULL, AT_START, 1040, "\x8f\x13", 2, 0 },
-	{ "a minix filesystem", NULL, AT_START, 1040, "\x68\x24", 2, 0 },
-	{ "a minix filesystem", NULL, AT_START, 1040, "\x78\x24", 2, 0 },
-	{ "a minix filesystem", NULL, AT_START, 1048, "\x5a\x4d", 2, 0 },
-	{ "a BFS filesystem", NULL, AT_START, 0, "\xce\xfa\xad\x1b", 4, 0 },
-	{ "a cramfs filesystem", NULL, AT_START, 0, "\x45\x3d\xcd\x28", 4, 0 },
-	{ "a cramfs filesystem", NULL, AT_START, 512, "\x45\x3d\xcd\x28", 4, 0 },
-	{ "an MBR partition table", NULL, AT_START, 510, "\x55\xaa", 2, 1 },
+	{ "a BitLocker volume", NULL, "-FVE-FS-", 3, AT_START, 8, 1 },
+	{ "a LUKS volume", NULL, "LUKS\xba\xbe", 0, AT_START, 6, 1 },
+	{ "a LUKS2 volume (second header)", NULL, "SKUL\xba\xbe", 16384, AT_START, 6, 1 },
+	{ "an LVM physical volume", NULL, "LABELONE", 0, AT_START, 8, 1 },
+	{ "an LVM physical volume", NULL, "LABELONE", 512, AT_START, 8, 1 },
+	{ "an LVM physical volume", NULL, "LABELONE", 1024, AT_START, 8, 1 },
+	{ "an LVM physical volume", NULL, "LABELONE", 1536, AT_START, 8, 1 },
+	{ "an md RAID member (1.1)", NULL, "\xfc\x4e\x2b\xa9", 0, AT_START, 4, 1 },
+	{ "an md RAID member (1.2)", NULL, "\xfc\x4e\x2b\xa9", 4096, AT_START, 4, 1 },
+	{ "an md RAID member (0.90)", NULL, "\xfc\x4e\x2b\xa9", 0, MD090_END, 4, 1 },
+	{ "an md RAID member (1.0)", NULL, "\xfc\x4e\x2b\xa9", 0, MD10_END, 4, 1 },
+	{ "a bcache device", NULL, "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81",
+	  4120, AT_START, 16, 1 },
+	{ "a ZFS pool member", NULL, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 131072, AT_START, 8, 1 },
+	{ "a ZFS pool member", NULL, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 131072, AT_END, 8, 1 },
+	{ "a dm-integrity device", NULL, "integrt", 0, AT_START, 8, 1 },
+	{ "a dm-verity hash device", NULL, "verity\0\0", 0, AT_START, 8, 0 },
+	{ "a VDO volume", NULL, "dmvdo001", 0, AT_START, 8, 1 },
+	{ "a DDF RAID member", NULL, "\xde\x11\xde\x11", 512, AT_END, 4, 1 },
+	{ "an Intel IMSM RAID member", NULL, "Intel Raid ISM Cfg Sig. ", 1024, AT_END, 24, 1 },
+	{ "a GPT partition table", NULL, "EFI PART", 512, AT_START, 8, 1 },
+	{ "a GPT partition table", NULL, "EFI PART", 4096, AT_START, 8, 1 },
+	{ "a GPT partition table (backup)", NULL, "EFI PART", 512, AT_END, 8, 1 },
+	{ "a Sun partition table", NULL, "\xda\xbe", 508, AT_START, 2, 1 },
+	{ "an SGI partition table", NULL, "\x0b\xe5\xa9\x41", 0, AT_START, 4, 1 },
+	{ "an XFS filesystem", "xfs", "XFSB", 0, AT_START, 4, 0 },
+	{ "an ext2/3/4 filesystem", "ext4", "\x53\xef", 1080, AT_START, 2, 0 },
+	{ "a btrfs filesystem", "btrfs", "_BHRfS_M", 65600, AT_START, 8, 0 },
+	{ "an F2FS filesystem", "f2fs", "\x10\x20\xf5\xf2", 1024, AT_START, 4, 0 },
+	{ "a swap area", NULL, "SWAPSPACE2", 4086, AT_START, 10, 0 },
+	{ "a swap area", NULL, "SWAP-SPACE", 4086, AT_START, 10, 0 },
+	{ "a FAT filesystem", "vfat", "FAT1", 54, AT_START, 4, 0 },
+	{ "a FAT filesystem", "vfat", "FAT32", 82, AT_START, 5, 0 },
+	{ "an exFAT filesystem", NULL, "EXFAT   ", 3, AT_START, 8, 0 },
+	{ "an NTFS filesystem", NULL, "NTFS    ", 3, AT_START, 8, 0 },
+	{ "an ISO 9660 filesystem", "iso9660", "CD001", 32769, AT_START, 5, 0 },
+	{ "a UDF filesystem", NULL, "BEA01", 32769, AT_START, 5, 0 },
+	{ "a squashfs filesystem", "squashfs", "hsqs", 0, AT_START, 4, 0 },
+	{ "an EROFS filesystem", NULL, "\xe2\xe1\xf5\xe0", 1024, AT_START, 4, 0 },
+	{ "a NILFS2 filesystem", NULL, "\x34\x34", 1030, AT_START, 2, 0 },
+	{ "a JFS filesystem", NULL, "JFS1", 32768, AT_START, 4, 0 },
+	{ "a ReiserFS filesystem", NULL, "ReIsEr", 65588, AT_START, 6, 0 },
+	{ "a ReiserFS filesystem", NULL, "ReIsEr", 8244, AT_START, 6, 0 },
+	{ "an HFS+ filesystem", NULL, "H+\0\4", 1024, AT_START, 4, 0 },
+	{ "a GFS2 filesystem", NULL, "\x01\x16\x19\x70", 65536, AT_START, 4, 0 },
+	{ "an OCFS2 filesystem", NULL, "OCFSV2", 8192, AT_START, 6, 0 },
+	{ "a minix filesystem", NULL, "\x7f\x13", 1040, AT_START, 2, 0 },
+	{ "a minix filesystem", NULL, "\x8f\x13", 1040, AT_START, 2, 0 },
+	{ "a minix filesystem", NULL, "\x68\x24", 1040, AT_START, 2, 0 },
+	{ "a minix filesystem", NULL, "\x78\x24", 1040, AT_START, 2, 0 },
+	{ "a minix filesystem", NULL, "\x5a\x4d", 1048, AT_START, 2, 0 },
+	{ "a BFS filesystem", NULL, "\xce\xfa\xad\x1b", 0, AT_START, 4, 0 },
+	{ "a cramfs filesystem", NULL, "\x45\x3d\xcd\x28", 0, AT_START, 4, 0 },
+	{ "a cramfs filesystem", NULL, "\x45\x3d\xcd\x28", 512, AT_START, 4, 0 },
+	{ "an MBR partition table", NULL, "\x55\xaa", 510, AT_START, 2, 1 },
 };
 
 static int where_in(const struct signature *s, uint64_t bytes, uint64_t *off)
