@@ -571,9 +571,9 @@ int dm_list_devices(int fd, struct dm_reply *r)
 	return call_growing(fd, DM_LIST_DEVICES_CMD, NULL, 0, r);
 }
 
-int dm_list_versions(int fd, struct dm_reply *r)
+int dm_list_versions(int fd, const char *type, struct dm_reply *r)
 {
-	return call_growing(fd, DM_LIST_VERSIONS_CMD, NULL, 0, r);
+	return call_growing(fd, type ? DM_GET_TARGET_VERSION_CMD : DM_LIST_VERSIONS_CMD, type, 0, r);
 }
 
 /* Blocks until the device's event counter moves past event_nr; EINTR on a signal. */

@@ -437,19 +437,23 @@ static int make_nodes(const char *only)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-/* "type vX.Y.Z" per target type; 1 after saying why they could not be listed. */
-static int list_targets(int fd)
+/*
+ * "type vX.Y.Z" per target type, or for the one named (target-version);
+ * 1 after saying why they could not be listed.
+ */
+static int list_targets(const char *type)
 {
 	struct dm_reply rep;
 	struct dm_version v;
 	int r;
 
-	if ((r = dm_list_versions(fd, &rep)) < 0)
-		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
-	while ((r = dm_next_version(&rep, &v)) > 0)
-		printf("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
+	if (need_ctl())
+		return 1;
+	if ((r = dm_list_versions(ctl, type, &rep)) == 0)
+		while ((r = dm_next_version(&rep, &v)) > 0)
+			printf("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
 	dm_reply_free(&rep);
-	return r < 0 ? dm_fail(r, DM_LIST_VERSIONS_CMD, NULL) : EXIT_OK;
+	return r >= 0 ? EXIT_OK : type ? ioerr(op_cmd, r) : dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
 }
 
 /* ---- info -c and splitname: the report's fields ---- */
@@ -1153,8 +1157,9 @@ static int c_message(const char *dev, int argc, char **argv)
 
 static int c_targets(const char *dev, int argc, char **argv)
 {
-	(void)dev, (void)argc, (void)argv;
-	return need_ctl() || list_targets(ctl);
+	(void)argc, (void)argv;
+	/* target-version TYPE...: one at a time, named as a device is (a path is looked up) */
+	return dev ? find_device(dev, op_cmd) || list_targets(dname) : list_targets(NULL) != 0;
 }
 
 static int c_version(const char *dev, int argc, char **argv)
@@ -1473,8 +1478,8 @@ static const char usage_tail[] =
  * dmsetup's commands, each its name then its usage, in the order its help
  * lists them; their arguments (fewest, most, REPEAT: each a device in turn,
  * ALL: none is every device) and what runs them follow in the same order.
- * stats, measure, mangle, udevflags, udevcomplete_all, udevcookies,
- * target-version, setgeometry and --concise are listed but not carried out.
+ * stats, measure, mangle, udevflags, udevcomplete_all, udevcookies, setgeometry and
+ * --concise are listed but not carried out.
  */
 static const char dmcmd_text[] =
 	"help\0[-\021\0"
@@ -1527,7 +1532,7 @@ static int c_unsupported(const char *dev, int argc, char **argv);
 static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
-	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_unsupported, c_unsupported, c_unsupported,
+	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_unsupported, c_unsupported, c_targets,
 	c_targets, c_version, c_unsupported, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)

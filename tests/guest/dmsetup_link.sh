@@ -295,9 +295,19 @@ same_cmd "rename to existing" rename lin2 lin
 same_cmd "rename with /" rename lin2 a/b
 same_cmd "rename --setuuid twice" rename withuuid --setuuid other
 
+same_cmd "target-version" target-version linear
+same_cmd "target-version several" target-version linear striped zero snapshot
+same_cmd "target-version of a module not loaded" target-version delay
+same_cmd "target-version unknown first" target-version nosuch linear
+same_cmd "target-version unknown after" target-version linear nosuch
+same_cmd "target-version none" target-version
+same_cmd "target-version a/b" target-version a/b
+same_cmd "target-version path" target-version /dev/mapper/lin
+same_cmd "target-version too long" target-version "$(printf '%0200d' 0)"
+same_cmd "target-version empty" target-version ''
+
 # What the link does not carry out, it says so and fails.
-for cmd in "mangle" "udevcookies" "udevcomplete_all" "udevflags 0x0d4d0041" "target-version linear" \
-	"setgeometry lin 1 2 3 4" "stats list" "measure"; do
+for cmd in "mangle" "udevcookies" "udevcomplete_all" "udevflags 0x0d4d0041" "setgeometry lin 1 2 3 4" "stats list" "measure"; do
 	# shellcheck disable=SC2086
 	expect_exit 1 "not carried out: $cmd" $LINK $cmd
 	contains "not carried out: $cmd: says so" "$(cat "$OUT")" 'not carried out by dmsnap'
