@@ -607,6 +607,11 @@ int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm
 	return r ? r : call_string(fd, DM_DEV_RENAME_CMD, name, set_uuid ? DM_UUID_FLAG : 0, new, info);
 }
 
+int dm_set_geometry(int fd, const char *name, const char *geometry)
+{
+	return call_string(fd, DM_DEV_SET_GEOMETRY_CMD, name, 0, geometry, NULL);
+}
+
 int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r)
 {
 	size_t len = strlen(msg) + 1;

@@ -220,6 +220,8 @@ int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *i
 int dm_get_info_by(int fd, const char *uuid, uint64_t dev, struct dm_info *info);
 /* New name, or with set_uuid the uuid of a device that has none. */
 int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm_info *info);
+/* geometry: "CYLINDERS HEADS SECTORS START", as the kernel parses it. */
+int dm_set_geometry(int fd, const char *name, const char *geometry);
 int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r);
 /* Removes every device nobody has open; flags: DM_DEFERRED_REMOVE_FLAG or 0. */
 int dm_remove_all(int fd, uint32_t flags);

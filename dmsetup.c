@@ -1121,38 +1121,51 @@ static int c_rename(const char *dev, int argc, char **argv)
 	return 0;
 }
 
+/* argv's words, blank-separated, in a new string; NULL without memory. */
+static char *join(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int k = 0; k < argc; k++)
+		len += strlen(argv[k]) + 1;
+	if ((s = calloc(1, len)))
+		for (int k = 0; k < argc; k++)
+			strcat(strcat(s, k ? " " : ""), argv[k]);
+	return s;
+}
+
+/* message DEV SECTOR WORDS..., and setgeometry DEV CYL HEAD SECT START (the kernel checks them) */
 static int c_message(const char *dev, int argc, char **argv)
 {
-	struct dm_reply rp;
+	struct dm_reply rp = { 0 };
+	int geometry = *op_cmd == 's', r;
 	const char *answer;
 	char *end, *msg;
-	size_t len = 1;
-	uint64_t sector;
-	int r;
+	uint64_t sector = 0;
 
 	if (sw[S_UUID] || sw[S_MAJOR])
 		dev = NULL;
 	else
 		argc--, argv++;
-	if (find_device(dev, "message"))
+	if (find_device(dev, op_cmd))
 		return 1;
-	sector = strtoull(argv[0], &end, 10);
-	if (*end || end == argv[0])
-		return say("Invalid sector.");
-	if (--argc <= 0)
-		say("No message supplied.");
-	for (int k = 1; k <= argc; k++)
-		len += strlen(argv[k]) + 1;
-	if (!(msg = calloc(1, len)))
+	if (!geometry) {
+		sector = strtoull(argv[0], &end, 10);
+		if (*end || end == argv[0])
+			return say("Invalid sector.");
+		if (--argc <= 0)
+			say("No message supplied.");
+		argv++;
+	}
+	if (!(msg = join(geometry ? 4 : argc, argv)))
 		return say("Message string allocation failed.");
-	for (int k = 1; k <= argc; k++)
-		strcat(strcat(msg, k > 1 ? " " : ""), argv[k]);
-	r = dm_target_msg(ctl, dname, sector, msg, &rp);
+	r = geometry ? dm_set_geometry(ctl, dname, msg) : dm_target_msg(ctl, dname, sector, msg, &rp);
 	free(msg);
 	if (!r && (answer = dm_msg_response(&rp)))
 		printf(!*answer || answer[strlen(answer) - 1] == '\n' ? "%s" : "%s\n", answer);
 	dm_reply_free(&rp);
-	return r ? ioerr("message", r) : 0;
+	return r ? ioerr(op_cmd, r) : 0;
 }
 
 static int c_targets(const char *dev, int argc, char **argv)
@@ -1478,7 +1491,7 @@ static const char usage_tail[] =
  * dmsetup's commands, each its name then its usage, in the order its help
  * lists them; their arguments (fewest, most, REPEAT: each a device in turn,
  * ALL: none is every device) and what runs them follow in the same order.
- * stats, measure, mangle, udevflags, udevcomplete_all, udevcookies, setgeometry and
+ * stats, measure, mangle, udevflags, udevcomplete_all, udevcookies and
  * --concise are listed but not carried out.
  */
 static const char dmcmd_text[] =
@@ -1533,7 +1546,7 @@ static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
 	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_unsupported, c_unsupported, c_targets,
-	c_targets, c_version, c_unsupported, c_splitname,
+	c_targets, c_version, c_message, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)
 _Static_assert(NDMCMDS == sizeof dmcmd_args / sizeof *dmcmd_args, "one dmcmd_args entry per command");
