@@ -196,7 +196,7 @@ static int target_available(int fd, const char *type)
 	struct dm_version v;
 	int found = 0, r;
 
-	if ((r = dm_list_versions(fd, &rep)) < 0)
+	if ((r = dm_list_versions(fd, NULL, &rep)) < 0)
 		return r;
 	while (!found && (r = dm_next_version(&rep, &v)) > 0)
 		found = !strcmp(v.name, type);

@@ -571,9 +571,9 @@ int dm_list_devices(int fd, struct dm_reply *r)
 	return call_growing(fd, DM_LIST_DEVICES_CMD, NULL, 0, r);
 }
 
-int dm_list_versions(int fd, struct dm_reply *r)
+int dm_list_versions(int fd, const char *type, struct dm_reply *r)
 {
-	return call_growing(fd, DM_LIST_VERSIONS_CMD, NULL, 0, r);
+	return call_growing(fd, type ? DM_GET_TARGET_VERSION_CMD : DM_LIST_VERSIONS_CMD, type, 0, r);
 }
 
 /* Blocks until the device's event counter moves past event_nr; EINTR on a signal. */
@@ -605,6 +605,11 @@ int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm
 	int r = set_uuid ? dm_check_uuid(new) : dm_check_name(new);
 
 	return r ? r : call_string(fd, DM_DEV_RENAME_CMD, name, set_uuid ? DM_UUID_FLAG : 0, new, info);
+}
+
+int dm_set_geometry(int fd, const char *name, const char *geometry)
+{
+	return call_string(fd, DM_DEV_SET_GEOMETRY_CMD, name, 0, geometry, NULL);
 }
 
 int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r)

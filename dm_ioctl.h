@@ -98,6 +98,8 @@ enum dm_cmd {
 	DM_LIST_VERSIONS_CMD,
 	DM_TARGET_MSG_CMD,
 	DM_DEV_SET_GEOMETRY_CMD,
+	DM_DEV_ARM_POLL_CMD,
+	DM_GET_TARGET_VERSION_CMD,  /* interface 4.41 */
 };
 
 #define DM_IOCTL_TYPE 0xfd
@@ -211,12 +213,15 @@ int dm_get_info(int fd, const char *name, struct dm_info *info);
 int dm_get_table(int fd, const char *name, uint32_t flags, struct dm_reply *r);
 int dm_get_deps(int fd, const char *name, uint32_t flags, struct dm_reply *r);
 int dm_list_devices(int fd, struct dm_reply *r);
-int dm_list_versions(int fd, struct dm_reply *r);
+/* Every registered target type, or with type one (the kernel loads its module). */
+int dm_list_versions(int fd, const char *type, struct dm_reply *r);
 int dm_wait_event(int fd, const char *name, uint32_t event_nr, struct dm_info *info);
 /* DEV_STATUS of the device with this uuid or, with uuid NULL, this huge-encoded dev. */
 int dm_get_info_by(int fd, const char *uuid, uint64_t dev, struct dm_info *info);
 /* New name, or with set_uuid the uuid of a device that has none. */
 int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm_info *info);
+/* geometry: "CYLINDERS HEADS SECTORS START", as the kernel parses it. */
+int dm_set_geometry(int fd, const char *name, const char *geometry);
 int dm_target_msg(int fd, const char *name, uint64_t sector, const char *msg, struct dm_reply *r);
 /* Removes every device nobody has open; flags: DM_DEFERRED_REMOVE_FLAG or 0. */
 int dm_remove_all(int fd, uint32_t flags);

@@ -437,19 +437,23 @@ static int make_nodes(const char *only)
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-/* "type vX.Y.Z" per target type; 1 after saying why they could not be listed. */
-static int list_targets(int fd)
+/*
+ * "type vX.Y.Z" per target type, or for the one named (target-version);
+ * 1 after saying why they could not be listed.
+ */
+static int list_targets(const char *type)
 {
 	struct dm_reply rep;
 	struct dm_version v;
 	int r;
 
-	if ((r = dm_list_versions(fd, &rep)) < 0)
-		return dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
-	while ((r = dm_next_version(&rep, &v)) > 0)
-		printf("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
+	if (need_ctl())
+		return 1;
+	if ((r = dm_list_versions(ctl, type, &rep)) == 0)
+		while ((r = dm_next_version(&rep, &v)) > 0)
+			printf("%-16s v%u.%u.%u\n", v.name, v.version[0], v.version[1], v.version[2]);
 	dm_reply_free(&rep);
-	return r < 0 ? dm_fail(r, DM_LIST_VERSIONS_CMD, NULL) : EXIT_OK;
+	return r >= 0 ? EXIT_OK : type ? ioerr(op_cmd, r) : dm_fail(r, DM_LIST_VERSIONS_CMD, NULL);
 }
 
 /* ---- info -c and splitname: the report's fields ---- */
@@ -1117,44 +1121,58 @@ static int c_rename(const char *dev, int argc, char **argv)
 	return 0;
 }
 
+/* argv's words, blank-separated, in a new string; NULL without memory. */
+static char *join(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int k = 0; k < argc; k++)
+		len += strlen(argv[k]) + 1;
+	if ((s = calloc(1, len)))
+		for (int k = 0; k < argc; k++)
+			strcat(strcat(s, k ? " " : ""), argv[k]);
+	return s;
+}
+
+/* message DEV SECTOR WORDS..., and setgeometry DEV CYL HEAD SECT START (the kernel checks them) */
 static int c_message(const char *dev, int argc, char **argv)
 {
-	struct dm_reply rp;
+	struct dm_reply rp = { 0 };
+	int geometry = *op_cmd == 's', r;
 	const char *answer;
 	char *end, *msg;
-	size_t len = 1;
-	uint64_t sector;
-	int r;
+	uint64_t sector = 0;
 
 	if (sw[S_UUID] || sw[S_MAJOR])
 		dev = NULL;
 	else
 		argc--, argv++;
-	if (find_device(dev, "message"))
+	if (find_device(dev, op_cmd))
 		return 1;
-	sector = strtoull(argv[0], &end, 10);
-	if (*end || end == argv[0])
-		return say("Invalid sector.");
-	if (--argc <= 0)
-		say("No message supplied.");
-	for (int k = 1; k <= argc; k++)
-		len += strlen(argv[k]) + 1;
-	if (!(msg = calloc(1, len)))
+	if (!geometry) {
+		sector = strtoull(argv[0], &end, 10);
+		if (*end || end == argv[0])
+			return say("Invalid sector.");
+		if (--argc <= 0)
+			say("No message supplied.");
+		argv++;
+	}
+	if (!(msg = join(geometry ? 4 : argc, argv)))
 		return say("Message string allocation failed.");
-	for (int k = 1; k <= argc; k++)
-		strcat(strcat(msg, k > 1 ? " " : ""), argv[k]);
-	r = dm_target_msg(ctl, dname, sector, msg, &rp);
+	r = geometry ? dm_set_geometry(ctl, dname, msg) : dm_target_msg(ctl, dname, sector, msg, &rp);
 	free(msg);
 	if (!r && (answer = dm_msg_response(&rp)))
 		printf(!*answer || answer[strlen(answer) - 1] == '\n' ? "%s" : "%s\n", answer);
 	dm_reply_free(&rp);
-	return r ? ioerr("message", r) : 0;
+	return r ? ioerr(op_cmd, r) : 0;
 }
 
 static int c_targets(const char *dev, int argc, char **argv)
 {
-	(void)dev, (void)argc, (void)argv;
-	return need_ctl() || list_targets(ctl);
+	(void)argc, (void)argv;
+	/* target-version TYPE...: one at a time, named as a device is (a path is looked up) */
+	return dev ? find_device(dev, op_cmd) || list_targets(dname) : list_targets(NULL) != 0;
 }
 
 static int c_version(const char *dev, int argc, char **argv)
@@ -1224,6 +1242,7 @@ static int c_splitname(const char *dev, int argc, char **argv)
 /* ---- udev cookies: dmsnap syncs with nobody, as dmsetup does without udev ---- */
 
 #define DM_COOKIE_MAGIC 0x0d4d
+#define LEAP(y) (!((y) & 3) && ((y) % 25 || !((y) & 15)))
 
 static uint32_t cookie_value(const char *s)
 {
@@ -1237,6 +1256,102 @@ static uint32_t cookie_value(const char *s)
 		return 0;
 	}
 	return (uint32_t)v;
+}
+
+/* dmsetup's question: the last 'y' or 'n' of the first line holding one; input ending first is 'n'. */
+static int ask(const char *question)
+{
+	int c = 0, answer = 0;
+	unsigned char byte;
+
+	do {
+		if (c == '\n' || !c)
+			fputs(question, stdout);
+		fflush(stdout);
+		/* a byte at a time: stdio's stdin would not fit the binary's budget */
+		if (read(0, &byte, 1) != 1) {
+			answer = 'n';
+			break;
+		}
+		c = byte;
+		if ((c | 32) == 'y' || (c | 32) == 'n')  /* either case */
+			answer = c | 32;
+	} while (!answer || c != '\n');
+	if (c != '\n')
+		putchar('\n');
+	return answer;
+}
+
+/*
+ * A semaphore's last operation and change times, as ctime(3) words them
+ * ("Thu Jan  1 00:00:00 1970") but in UTC: musl's time zone code would not
+ * fit the binary's budget.
+ */
+static void put_times(const struct semid_ds *ds)
+{
+	for (int k = 0; k < 2; k++) {
+		time_t t = k ? ds->sem_ctime : ds->sem_otime;
+		long day = (long)(t / 86400), year = 1970, month = 0, len;
+
+		while (day >= (len = "\37\34\37\36\37\36\37\37\36\37\36\37"[month] + (month == 1 && LEAP(year))))
+			day -= len, month = (month + 1) % 12, year += !month;
+		printf("%.3s %.3s%3ld %.2ld:%.2ld:%.2ld %ld%s", "ThuFriSatSunMonTueWed" + t / 86400 % 7 * 3,
+		       "JanFebMarAprMayJunJulAugSepOctNovDec" + month * 3, day + 1, (long)(t / 3600 % 24),
+		       (long)(t / 60 % 60), (long)(t % 60), year, k ? "\n" : "  ");
+	}
+}
+
+static const char sem_words[] = "emaphores with keys prefixed by 3405 (0xd4d)";
+
+/*
+ * udevcookies lists, udevcomplete_all removes, the semaphores of udev
+ * cookies (key DM_COOKIE_MAGIC << 16 | n) that other tools made (dmsnap
+ * makes none), as a stuck LVM command leaves them.  udevcomplete_all [AGE]
+ * spares those used in the last AGE minutes, and asks first unless -y.
+ */
+static int c_cookies(const char *dev, int argc, char **argv)
+{
+	int list = op_cmd[6] == 'o', max, sid, val, old, count[2] = { 0, 0 }; /* destroyed, skipped */
+	unsigned age = 0;
+	time_t now;
+	struct semid_ds ds;
+	struct seminfo si;
+	char *end;
+
+	(void)argc, (void)argv;
+	if (!list) {
+		/* as sscanf's %u: blanks, a sign, digits, and whatever follows them */
+		if (dev && (age = (unsigned)strtoul(dev, &end, 10), end == dev))
+			return say("Failed to read age_in_minutes parameter.");
+		if (!sw[S_YES]) {
+			errf("WARNING: This operation will destroy all semaphores %s%.0d%swith keys that have a prefix 3405 (0xd4d).\n",
+			     age ? "older than " : "", (int)age, age ? " minutes " : "");
+			if (ask("Do you really want to continue? [y/n]: ") == 'n')
+				return printf("S%s NOT destroyed.\n", sem_words), 0;
+		}
+	}
+	if ((max = semctl(0, 0, SEM_INFO, &si)) < 0) {
+		errf("SEM_INFO: semctl failed: %s\n", strerror(errno));
+		return 1;
+	}
+	if (list)
+		puts("Cookie       Semid      Value      Last semop time           Last change time");
+	now = time(NULL);
+	for (int id = 0; id <= max; id++) {
+		if ((sid = semctl(id, 0, SEM_STAT, &ds)) < 0 || (unsigned)ds.sem_perm.__key >> 16 != DM_COOKIE_MAGIC)
+			continue;
+		if (!list) {
+			/* one that went before dmsetup could remove it is not counted, as with dmsetup */
+			old = ds.sem_ctime + age * 60 > now || ds.sem_otime + age * 60 > now;
+			count[old] += old || semctl(sid, 0, IPC_RMID) == 0;
+		} else if ((val = semctl(sid, 0, GETVAL)) >= 0) {
+			printf("0x%-10x %-10d %-10d ", (unsigned)ds.sem_perm.__key, sid, val);
+			put_times(&ds);
+		}
+	}
+	if (!list)
+		printf("%d s%s destroyed. %d skipped.\n", count[0], sem_words, count[1]);
+	return 0;
 }
 
 static int c_udev(const char *dev, int argc, char **argv)
@@ -1473,8 +1588,8 @@ static const char usage_tail[] =
  * dmsetup's commands, each its name then its usage, in the order its help
  * lists them; their arguments (fewest, most, REPEAT: each a device in turn,
  * ALL: none is every device) and what runs them follow in the same order.
- * stats, measure, mangle, udevflags, udevcomplete_all, udevcookies,
- * target-version, setgeometry and --concise are listed but not carried out.
+ * stats, measure, mangle, udevflags and --concise are listed but not
+ * carried out.
  */
 static const char dmcmd_text[] =
 	"help\0[-\021\0"
@@ -1527,8 +1642,8 @@ static int c_unsupported(const char *dev, int argc, char **argv);
 static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
-	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_unsupported, c_unsupported, c_unsupported,
-	c_targets, c_version, c_unsupported, c_splitname,
+	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_cookies, c_cookies, c_targets,
+	c_targets, c_version, c_message, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)
 _Static_assert(NDMCMDS == sizeof dmcmd_args / sizeof *dmcmd_args, "one dmcmd_args entry per command");

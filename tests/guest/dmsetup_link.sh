@@ -295,13 +295,59 @@ same_cmd "rename to existing" rename lin2 lin
 same_cmd "rename with /" rename lin2 a/b
 same_cmd "rename --setuuid twice" rename withuuid --setuuid other
 
+same_cmd "target-version" target-version linear
+same_cmd "target-version several" target-version linear striped zero snapshot
+same_cmd "target-version of a module not loaded" target-version delay
+same_cmd "target-version unknown first" target-version nosuch linear
+same_cmd "target-version unknown after" target-version linear nosuch
+same_cmd "target-version none" target-version
+same_cmd "target-version a/b" target-version a/b
+same_cmd "target-version path" target-version /dev/mapper/lin
+same_cmd "target-version too long" target-version "$(printf '%0200d' 0)"
+same_cmd "target-version empty" target-version ''
+same_cmd "setgeometry missing" setgeometry nosuch 1 2 3 4
+same_cmd "setgeometry -u missing" setgeometry -u nosuch 1 2 3 4 5
+same_cmd "setgeometry -j -m missing" setgeometry -j 254 -m 99 1 2 3 4 5
+# (the kernel refuses these: nothing changes)
+same_cmd "setgeometry out of range" setgeometry lin 70000 1 1 0
+same_cmd "setgeometry not numbers" setgeometry lin x 2 3 4
+same_cmd "setgeometry trailing bytes" setgeometry lin 1 2 3 4x
+same_cmd "setgeometry start beyond the end" setgeometry lin 1 2 3 999999999
+same_cmd "setgeometry too few" setgeometry lin 1 2 3
+same_cmd "setgeometry negative" setgeometry lin -1 2 3 4
+same_cmd "udevcookies none" udevcookies
+same_cmd "udevcookies argument" udevcookies x
+same_cmd "udevcomplete_all none, asks" udevcomplete_all
+same_cmd "udevcomplete_all AGE, asks" udevcomplete_all 5
+same_cmd "udevcomplete_all -y none" udevcomplete_all -y
+same_cmd "udevcomplete_all bad age" udevcomplete_all -y x
+same_cmd "udevcomplete_all age 5x" udevcomplete_all -y 5x
+same_cmd "udevcomplete_all age -1" udevcomplete_all -y -- -1
+same_cmd "udevcomplete_all two ages" udevcomplete_all -y 1 2
+
 # What the link does not carry out, it says so and fails.
-for cmd in "mangle" "udevcookies" "udevcomplete_all" "udevflags 0x0d4d0041" "target-version linear" \
-	"setgeometry lin 1 2 3 4" "stats list" "measure"; do
+for cmd in "mangle" "udevflags 0x0d4d0041" "stats list" "measure"; do
 	# shellcheck disable=SC2086
 	expect_exit 1 "not carried out: $cmd" $LINK $cmd
 	contains "not carried out: $cmd: says so" "$(cat "$OUT")" 'not carried out by dmsnap'
 done
+
+# verdict NAME RC1 RC2 FILES...: /tmp/want.F and /tmp/got.F alike for each F, and the exit codes.
+verdict() {
+	local name=$1 rc1=$2 rc2=$3 f same=1
+	shift 3
+	for f in "$@"; do
+		cmp -s /tmp/want.$f /tmp/got.$f || same=0
+	done
+	if [ $same = 1 ] && [ "$rc1" = "$rc2" ]; then
+		pass "$name"
+	else
+		fail "$name" "the link differs from dmsetup (exit $rc2 vs $rc1)"
+		for f in "$@"; do
+			diff /tmp/want.$f /tmp/got.$f | head -8 | sed "s/^/    | $f: /"
+		done
+	fi
+}
 
 # State-changing commands: each tool on a fresh copy of the same device; same words, same result.
 twice() {
@@ -313,21 +359,13 @@ twice() {
 		$ORACLE mknodes
 		if [ $tool = oracle ]; then
 			$ORACLE "$@" >/tmp/want.out 2>/tmp/want.err </dev/null || rc1=$?
-			{ $ORACLE table; $ORACLE info -c --noheadings; } >/tmp/want.state 2>&1
+			{ $ORACLE table; $ORACLE info -c --noheadings; eval "${TWICE_STATE:-:}"; } >/tmp/want.state 2>&1
 		else
 			$LINK "$@" >/tmp/got.out 2>/tmp/got.err </dev/null || rc2=$?
-			{ $ORACLE table; $ORACLE info -c --noheadings; } >/tmp/got.state 2>&1
+			{ $ORACLE table; $ORACLE info -c --noheadings; eval "${TWICE_STATE:-:}"; } >/tmp/got.state 2>&1
 		fi
 	done
-	if cmp -s /tmp/want.out /tmp/got.out && cmp -s /tmp/want.err /tmp/got.err && [ $rc1 = $rc2 ] &&
-		cmp -s /tmp/want.state /tmp/got.state; then
-		pass "twice $name"
-	else
-		fail "twice $name" "dmsetup $* differs (exit $rc2 vs $rc1)"
-		for f in out err state; do
-			diff /tmp/want.$f /tmp/got.$f | head -8 | sed "s/^/    | $f: /"
-		done
-	fi
+	verdict "twice $name" $rc1 $rc2 out err state
 }
 
 TWO='$DM create a --table "0 8 zero"; $DM create b --table "0 8 zero"; $DM create -u UUID-c c --table "0 16 zero"'
@@ -360,4 +398,72 @@ twice "create bad target" "$TWO" create v --table "0 8 nosuch"
 twice "load -v" "$TWO" load -v a --table "0 16 zero"
 twice "reload -u" "$TWO" reload -u UUID-c --table "0 32 zero"
 twice "wait -u" "$TWO" wait -u UUID-c 3
+# The geometry the kernel keeps is part of the state compared (HDIO_GETGEO, through sfdisk).
+TWICE_STATE='sfdisk -g /dev/mapper/a /dev/mapper/b /dev/mapper/c'
+twice "setgeometry" "$TWO" setgeometry a 1 2 3 4
+twice "setgeometry -u" "$TWO" setgeometry -u UUID-c 1 2 3 4 5
+twice "setgeometry -j -m" "$TWO" setgeometry -j 253 -m 1 2 2 2 0 9
+twice "setgeometry /dev/mapper/NAME" "$TWO" setgeometry /dev/mapper/b 1 1 1 0
+twice "setgeometry without a table" "\$DM create --notable c" setgeometry c 1 2 3 0
+TWICE_STATE=
+$ORACLE remove_all --force >/dev/null 2>&1
+
+# --- udev cookies: semaphores as dmsetup makes them while udev runs. The guest runs no
+# udev, so dmsetup (and dmsnap always) makes none, and dmsetup's udevcomplete wakes none:
+# udev's control socket, faked for the moment, makes dmsetup believe udev runs.
+as_if_udev() {
+	local rc=0
+	mkdir -p /run/udev && : >/run/udev/control
+	"$@" || rc=$?
+	rm -f /run/udev/control
+	return $rc
+}
+cookie() { as_if_udev $ORACLE udevcreatecookie; }
+# The clock a minute and a half on: what was made before is older than a minute.
+later() { date -s "@$(($(date +%s) + 90))" >/dev/null; }
+# The cookies left: their values (their keys and semids differ from run to run).
+cookie_state() { $ORACLE udevcookies | awk 'NR > 1 { print $3 }' | sort | tr '\n' ' '; }
+
+cookie >/dev/null
+C2=$(cookie)
+as_if_udev $ORACLE udevcomplete "$C2" >/dev/null
+assert_eq "dmsetup made cookies" "$(cookie_state)" "0 1 "
+same_cmd "udevcookies" udevcookies
+same_cmd "udevcookies -v" -v udevcookies
+same_cmd "udevcomplete_all young" udevcomplete_all -y 5
+assert_eq "young cookies kept" "$(cookie_state)" "0 1 "
+$ORACLE udevcomplete_all -y >/dev/null
+
+# cookie_twice NAME SETUP INPUT ARGS...: each tool on cookies made afresh by SETUP, answering INPUT.
+cookie_twice() {
+	local name=$1 setup=$2 input=$3 rc1=0 rc2=0
+	shift 3
+	for tool in oracle link; do
+		$ORACLE udevcomplete_all -y >/dev/null
+		eval "$setup" >/dev/null
+		if [ $tool = oracle ]; then
+			printf "$input" | $ORACLE "$@" >/tmp/want.out 2>/tmp/want.err || rc1=$?
+			cookie_state >/tmp/want.state
+		else
+			printf "$input" | $LINK "$@" >/tmp/got.out 2>/tmp/got.err || rc2=$?
+			cookie_state >/tmp/got.state
+		fi
+	done
+	verdict "cookies $name" $rc1 $rc2 out err state
+}
+
+TWO_COOKIES='cookie; C=$(cookie); as_if_udev $ORACLE udevcomplete $C'
+cookie_twice "udevcomplete_all -y" "$TWO_COOKIES" "" udevcomplete_all -y
+cookie_twice "udevcomplete_all, yes" "$TWO_COOKIES" 'y\n' udevcomplete_all
+cookie_twice "udevcomplete_all, no" "$TWO_COOKIES" 'n\n' udevcomplete_all
+cookie_twice "udevcomplete_all, no answer" "$TWO_COOKIES" '' udevcomplete_all
+cookie_twice "udevcomplete_all, y without a newline" "$TWO_COOKIES" 'y' udevcomplete_all
+cookie_twice "udevcomplete_all, asked again" "$TWO_COOKIES" 'x\nyes\n' udevcomplete_all 3
+cookie_twice "udevcomplete_all, changed mind" "$TWO_COOKIES" 'yn\n' udevcomplete_all
+cookie_twice "udevcomplete_all AGE, young" "$TWO_COOKIES" "" udevcomplete_all -y 5
+cookie_twice "udevcomplete_all AGE, one old" "cookie; later; cookie" "" udevcomplete_all -y 1
+assert_eq "AGE: the old one went, the young one stayed" "$(cat /tmp/want.out) $(cat /tmp/want.state)" \
+	"1 semaphores with keys prefixed by 3405 (0xd4d) destroyed. 1 skipped. 1 "
+cookie_twice "udevcomplete_all AGE -1" "$TWO_COOKIES" "" udevcomplete_all -y -- -1
+$ORACLE udevcomplete_all -y >/dev/null
 $ORACLE remove_all --force >/dev/null 2>&1
