@@ -141,9 +141,10 @@ static int dmsetup_line(char *p, struct dm_target *t)
 {
 	char *end, *type;
 	size_t len;
+	int over;
 
-	t->start = strtoull(p, &end, 10);
-	if (end == p || (t->length = strtoull(type = end, &end, 10), end == type))
+	t->start = scan_ull(p, &end, 10, &over);
+	if (end == p || (t->length = scan_ull(type = end, &end, 10, &over), end == type))
 		return -EINVAL;
 	type = end + strspn(end, " \t\n\v\f\r");
 	len = strcspn(type, " \t\n\v\f\r");
@@ -1139,7 +1140,7 @@ static char *join(int argc, char **argv)
 static int c_message(const char *dev, int argc, char **argv)
 {
 	struct dm_reply rp = { 0 };
-	int geometry = *op_cmd == 's', r;
+	int geometry = *op_cmd == 's', r, over;
 	const char *answer;
 	char *end, *msg;
 	uint64_t sector = 0;
@@ -1151,7 +1152,7 @@ static int c_message(const char *dev, int argc, char **argv)
 	if (find_device(dev, op_cmd))
 		return 1;
 	if (!geometry) {
-		sector = strtoull(argv[0], &end, 10);
+		sector = scan_ull(argv[0], &end, 10, &over);
 		if (*end || end == argv[0])
 			return say("Invalid sector.");
 		if (--argc <= 0)
@@ -1246,12 +1247,12 @@ static int c_splitname(const char *dev, int argc, char **argv)
 
 static uint32_t cookie_value(const char *s)
 {
-	unsigned long v;
+	unsigned long long v;
 	char *end;
+	int over;
 
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (!v || *end || errno || v > 0xffffffff) {
+	v = scan_ull(s, &end, 0, &over);
+	if (!v || *end || over || v > 0xffffffff) {
 		say("Incorrect cookie value.");
 		return 0;
 	}
@@ -1311,7 +1312,7 @@ static const char sem_words[] = "emaphores with keys prefixed by 3405 (0xd4d)";
  */
 static int c_cookies(const char *dev, int argc, char **argv)
 {
-	int list = op_cmd[6] == 'o', max, sid, val, old, count[2] = { 0, 0 }; /* destroyed, skipped */
+	int list = op_cmd[6] == 'o', max, sid, val, old, count[2] = { 0, 0 }, over; /* destroyed, skipped */
 	unsigned age = 0;
 	time_t now;
 	struct semid_ds ds;
@@ -1321,7 +1322,7 @@ static int c_cookies(const char *dev, int argc, char **argv)
 	(void)argc, (void)argv;
 	if (!list) {
 		/* as sscanf's %u: blanks, a sign, digits, and whatever follows them */
-		if (dev && (age = (unsigned)strtoul(dev, &end, 10), end == dev))
+		if (dev && (age = (unsigned)scan_ull(dev, &end, 10, &over), end == dev))
 			return say("Failed to read age_in_minutes parameter.");
 		if (!sw[S_YES]) {
 			errf("WARNING: This operation will destroy all semaphores %s%.0d%swith keys that have a prefix 3405 (0xd4d).\n",

@@ -72,17 +72,18 @@ static char *field(char *line, int i, char **save)
 static pid_t holder_in(char *line, const struct stat *st)
 {
 	char *save, *kind = field(line, 1, &save), *pid, *id, *end;
-	unsigned long maj, min, ino;
+	unsigned long long maj, min, ino;
+	int over;
 
 	if (!kind || strcmp(kind, "FLOCK") || !(pid = field(NULL, 2, &save)) || !(id = field(NULL, 0, &save)))
 		return 0;
-	maj = strtoul(id, &end, 16);
-	if (*end != ':' || (min = strtoul(end + 1, &end, 16), *end != ':'))
+	maj = scan_ull(id, &end, 16, &over);
+	if (*end != ':' || (min = scan_ull(end + 1, &end, 16, &over), *end != ':'))
 		return 0;
-	ino = strtoul(end + 1, &end, 10);
+	ino = scan_ull(end + 1, &end, 10, &over);
 	if (*end || maj != major(st->st_dev) || min != minor(st->st_dev) || ino != st->st_ino)
 		return 0;
-	return (pid_t)strtol(pid, NULL, 10);
+	return (pid_t)scan_ull(pid, &end, 10, &over);
 }
 
 /* Who holds an flock on fd's file. */

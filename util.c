@@ -28,6 +28,32 @@ int parse_u64(const char *s, char **end, uint64_t *v)
 	return 0;
 }
 
+static int digit_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : 99;
+}
+
+unsigned long long scan_ull(const char *s, char **end, int base, int *over)
+{
+	const char *p = s + strspn(s, " \t\n\v\f\r");
+	unsigned long long x = 0;
+	int neg = *p == '-', d, any = 0;
+
+	*over = 0;
+	p += neg || *p == '+';
+	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && digit_value(p[2]) < 16)
+		p += 2, base = 16;
+	else if (base == 0)
+		base = *p == '0' ? 8 : 10;
+	for (; (d = digit_value(*p)) < base; p++, any = 1) {
+		if (x > (~0ull - (unsigned)d) / (unsigned)base)
+			*over = 1;
+		x = x * (unsigned)base + (unsigned)d;
+	}
+	*end = (char *)(any ? p : s);
+	return *over ? ~0ull : neg ? -x : x;
+}
+
 int read_small_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -13,6 +13,15 @@
 /* Strict unsigned decimal: a digit first, no sign, no blanks, no overflow (-ERANGE). */
 int parse_u64(const char *s, char **end, uint64_t *v);
 
+/*
+ * strtoull's reading (blanks, a sign that negates, "0x" and "0" in base 0,
+ * "0x" in base 16), for the places that must read numbers as dmsetup or
+ * /proc/locks write them: musl's strto* bring its 2.5 KB stdio scanner,
+ * which the 128 KiB budget cannot carry.  Past ULLONG_MAX: ULLONG_MAX and
+ * *over set.  *end after the digits, or s when there are none.
+ */
+unsigned long long scan_ull(const char *s, char **end, int base, int *over);
+
 /* A small file's first size - 1 bytes, NUL-terminated; 1 if read, 0 if not. */
 int read_small_file(const char *path, char *buf, size_t size);
 /* The same, cut at the first newline. */

@@ -1352,6 +1352,35 @@ static void test_parse_u64(void)
 	end();
 }
 
+/* scan_ull against the host C library's strtoull (glibc here): value, end and ERANGE alike. */
+static void test_scan_ull(void)
+{
+	static const char *const inputs[] = {
+		"0", "12", "  42x", " -1", "+7", "0x1f", "0X1F", "0x", "0xg", "077", "08", "\t9", "",
+		"abc", "-0x10", "0x0d4d0001", "ff:00", "fe", "1e", "- 1", "--1", "+-1", "0x-1",
+		"18446744073709551615", "18446744073709551616", "99999999999999999999999", "0xffffffffffffffff",
+		"0x10000000000000000", "1777777777777777777777", "2000000000000000000000",
+	};
+	static const int bases[] = { 0, 10, 16 };
+
+	begin("scan_ull: strtoull's reading of every case, in bases 0, 10 and 16");
+	for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+		for (size_t b = 0; b < sizeof bases / sizeof *bases; b++) {
+			char *want_end, *end, what[96];
+			int over;
+			unsigned long long want, got;
+
+			errno = 0;
+			want = strtoull(inputs[i], &want_end, bases[b]);
+			int range = errno == ERANGE;
+			got = scan_ull(inputs[i], &end, bases[b], &over);
+			snprintf(what, sizeof what, "\"%s\" in base %d", inputs[i], bases[b]);
+			check_u64(what, got, want);
+			check_u64(what, (uint64_t)(end - inputs[i]), (uint64_t)(want_end - inputs[i]));
+			check_int(what, over, range);
+		}
+	end();
+}
 
 static int make_file(const char *path, const char *text, size_t len)
 {
@@ -1545,6 +1574,7 @@ int main(void)
 	test_dev_encoding();
 	test_info_from();
 	test_parse_u64();
+	test_scan_ull();
 	test_files();
 	test_report();
 	test_split_lvm_name();
