@@ -5,6 +5,8 @@ CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
 PREFIX = /usr/local
 DESTDIR =
+# dracut looks for its modules here only, whatever PREFIX is.
+DRACUTMODDIR = /usr/lib/dracut/modules.d/90dmsnap
 SRCS = dmsnap.c dmsetup.c wrap.c snap.c cow.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c util.c
 OBJS = dmsnap.o dmsetup.o wrap.o snap.o cow.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o util.o
 HDRS = backup.h cli.h cow.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h show.h snap.h targets.h util.h window.h world.h wrap.h
@@ -57,6 +59,8 @@ install: dmsnap
 	cp dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsnap
 	cp dmsnap.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmsnap.8
 	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
+	mkdir -p $(DESTDIR)$(DRACUTMODDIR)
+	cp modules.d/90dmsnap/module-setup.sh modules.d/90dmsnap/dmsnap-pre-mount.sh initramfs-hook $(DESTDIR)$(DRACUTMODDIR)/
 
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
