@@ -9,6 +9,8 @@ LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,nor
 	-Wl,-z,common-page-size=64
 PREFIX = /usr/local
 DESTDIR =
+# dracut looks for its modules here only, whatever PREFIX is.
+DRACUTMODDIR = /usr/lib/dracut/modules.d/90dmsnap
 # make install DMSETUP_LINK=1: also sbin/dmsetup -> dmsnap (dmsnap.8, "Invoked as dmsetup").
 DMSETUP_LINK =
 SRCS = dmsnap.c dmsetup.c wrap.c snap.c cow.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c report.c util.c
@@ -64,6 +66,8 @@ install: dmsnap
 	cp dmsnap.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmsnap.8
 	cp initramfs-hook $(DESTDIR)$(PREFIX)/share/dmsnap/initramfs-hook
 	if [ -n "$(DMSETUP_LINK)" ]; then ln -sf dmsnap $(DESTDIR)$(PREFIX)/sbin/dmsetup; fi
+	mkdir -p $(DESTDIR)$(DRACUTMODDIR)
+	cp modules.d/90dmsnap/module-setup.sh modules.d/90dmsnap/dmsnap-pre-mount.sh initramfs-hook $(DESTDIR)$(DRACUTMODDIR)/
 
 clean:
 	rm -f dmsnap dmsnap-faults $(OBJS) $(BENCH)
