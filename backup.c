@@ -230,7 +230,7 @@ static char *pairs_var(const char *key, const struct run_state *rs, int origins)
 	if (s)
 		strcpy(s, key);
 	for (size_t i = 0; s && i < rs->n; i++)
-		len += (size_t)snprintf(s + len, size - len, &" %s/%s"[!i], origins ? "" : DM_DIR,
+		len += (size_t)snprintf(s + len, size - len, "%s%s%s", i ? " " : "", origins ? "" : DM_DIR "/",
 					origins ? rs->p[i].name : rs->p[i].snapname);
 	return s;
 }

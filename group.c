@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "group.h"
 #include "probe.h"
-#include "dm_ioctl.h"
+#include "world.h"
 
 int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t, struct snap_plan **p, size_t *n)
 {
@@ -52,18 +52,26 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 	return EXIT_OK;
 }
 
-/* Pair i against pair j; d: each pair's COW and origin as major, minor (0, 0: not known yet). */
-static int check_pair(const struct snap_plan *p, const uint32_t (*d)[4], size_t i, size_t j)
+/* major:minor is wr's origin, its duplicate or its device, or lies on one of them. */
+static int on_origin(uint32_t ma, uint32_t mi, const struct wrapper *wr)
 {
-	if (j < i && !strcmp(p[i].name, p[j].name))
+	return stacked_on(ma, mi, wr->base_major, wr->base_minor) ||
+	       stacked_on(ma, mi, wr->top->info.major, wr->top->info.minor) ||
+	       stacked_on(ma, mi, wr->dup->info.major, wr->dup->info.minor);
+}
+
+/* Pair i against pair j; cow: each pair's COW as major, minor (0, 0: not a block device). */
+static int check_pair(const struct snap_plan *p, const struct wrapper *wr, const uint32_t (*cow)[2], size_t i, size_t j)
+{
+	if (!strcmp(p[i].name, p[j].name))
 		return fail(0, "%s is given twice: a group snapshots each origin once", p[i].name);
-	if (j < i && d[i][0] && d[i][0] == d[j][0] && d[i][1] == d[j][1])
+	if (cow[i][0] && cow[i][0] == cow[j][0] && cow[i][1] == cow[j][1])
 		return fail(0, "COW %s of %s is also the COW of %s: each snapshot needs its own", p[i].cow.path, p[i].name,
 			    p[j].name);
-	if (d[j][2] && stacked_on(d[i][0], d[i][1], d[j][2], d[j][3]))
+	if (cow[i][0] && on_origin(cow[i][0], cow[i][1], &wr[j]))
 		return fail(0, "COW %s of %s is %s, another origin of the group, or lies on it", p[i].cow.path, p[i].name,
 			    p[j].name);
-	if (d[j][2] && stacked_on(d[i][2], d[i][3], d[j][2], d[j][3]))
+	if (on_origin(wr[i].top->info.major, wr[i].top->info.minor, &wr[j]))
 		return fail(0, "%s lies on %s: freezing both at once would deadlock; snap them apart", p[i].name,
 			    p[j].name);
 	return EXIT_OK;
@@ -71,28 +79,36 @@ static int check_pair(const struct snap_plan *p, const uint32_t (*d)[4], size_t 
 
 int check_group(int fd, const struct snap_plan *p, size_t n)
 {
-	uint32_t (*d)[4] = calloc(n, sizeof *d);
-	struct dm_info info;
+	uint32_t (*cow)[2];
+	struct wrapper *wr;
+	struct world w = { 0 };
 	struct stat st;
+	size_t i, found = 0;
 	int r = EXIT_OK;
 
-	if (!d)
-		return fail(-ENOMEM, "snap:");
-	/* What is not a block device or a dm device yet, each pair's own check says. */
-	for (size_t i = 0; i < n; i++) {
+	if (n < 2)
+		return EXIT_OK;
+	cow = calloc(n, sizeof *cow);
+	if (!(wr = calloc(n, sizeof *wr)) || !cow)
+		r = fail(-ENOMEM, "snap:");
+	else
+		r = scan_or_fail(fd, &w, 0);
+	for (i = 0; r == EXIT_OK && i < n; i++) {
+		if ((r = wrapper_or_fail(&w, p[i].name, &wr[i])) == EXIT_OK)
+			found++;
+		/* Not a block device: the pair's own check says so. */
 		if (stat(p[i].cow.path, &st) == 0 && S_ISBLK(st.st_mode)) {
-			d[i][0] = major(st.st_rdev);
-			d[i][1] = minor(st.st_rdev);
-		}
-		if (dm_get_info(fd, p[i].name, &info) == 0) {
-			d[i][2] = info.major;
-			d[i][3] = info.minor;
+			cow[i][0] = major(st.st_rdev);
+			cow[i][1] = minor(st.st_rdev);
 		}
 	}
-	for (size_t i = 0; r == EXIT_OK && i < n; i++)
-		for (size_t j = 0; r == EXIT_OK && j < n; j++)
-			if (j != i)
-				r = check_pair(p, (const uint32_t (*)[4])d, i, j);
-	free(d);
+	for (i = 0; r == EXIT_OK && i < n * n; i++)
+		if (i / n != i % n)
+			r = check_pair(p, wr, (const uint32_t (*)[2])cow, i / n, i % n);
+	while (found)
+		wrapper_free(&wr[--found]);
+	world_free(&w);
+	free(wr);
+	free(cow);
 	return r;
 }
