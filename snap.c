@@ -346,8 +346,9 @@ static int act_snap(int fd, struct snap_plan *p, size_t n)
 			return fail(0, "interrupted before the freeze: no snapshot taken; %s unchanged", who);
 		if (r < 0)
 			dm_warn(r, DM_DEV_SUSPEND_CMD, step);
-		return n > 1 ? fail(0, "no snapshot of the group taken; every origin resumed with its old table")
-		     : r < 0 ? fail(0, "%s: no snapshot taken; %s resumed with its old table", p->snapname, p->name) : r;
+		if (n > 1)
+			return fail(0, "no snapshot of the group taken; every origin resumed with its old table");
+		return r < 0 ? fail(0, "%s: no snapshot taken; %s resumed with its old table", p->snapname, p->name) : r;
 	}
 	close_window(&saved);
 	for (size_t i = 0; i < n; i++) {

@@ -7,6 +7,7 @@
 # timeout: 900
 
 GROUP="data:/dev/vdc log:/dev/vdd"
+STATE0= # quick_state of the two origins alone, once known
 
 setup() {
 	ok "mkfs.ext4 vda" mkext4 /dev/vda || return 1
