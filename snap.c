@@ -52,11 +52,14 @@ static int default_snapname(const struct world *w, const char *name, char *buf, 
 }
 
 /*
- * The suspended window: freeze every origin, activate every snapshot, let
- * every origin go on through snapshot-origin (swapped in by its resume when
- * it was loaded).  In this order: resuming an origin before its snapshot
- * would let writes escape the COW, and before every origin is frozen would
- * split the group's instant.  Only prepared ioctls in here.  Returns 0, or
+ * The suspended window: freeze every origin, then for each in turn activate
+ * its snapshot and let it go on through snapshot-origin (swapped in by its
+ * resume when it was loaded).  In this order: resuming an origin before its
+ * snapshot would let writes escape the COW, and before every origin is
+ * frozen would split the group's instant.  Once all are frozen, an origin
+ * with its snapshot live may go on: none waits for the others' snapshots,
+ * which keeps each suspension close to a bare suspend and resume of the group.
+ * Only prepared ioctls in here.  Returns 0, or
  * the failed step's -errno with *step naming it; then the first *swapped
  * origins run their snapshot-origin and the others are back on the table
  * they had (the one whose resume failed may stay suspended: the caller
@@ -73,9 +76,8 @@ static int switch_under_freeze(int fd, const struct snap_plan *p, size_t n, size
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (frozen = 0; frozen < n && !(r = dm_suspend(fd, *step = p[frozen].name, 0)); frozen++)
 		;
-	for (i = 0; !r && i < n; i++)
-		r = dm_resume(fd, *step = p[i].snapname, NULL);
-	while (!r && *swapped < n && !(r = dm_resume(fd, *step = p[*swapped].name, NULL)))
+	while (!r && *swapped < n && !(r = dm_resume(fd, *step = p[*swapped].snapname, NULL)) &&
+	       !(r = dm_resume(fd, *step = p[*swapped].name, NULL)))
 		++*swapped;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*suspended_us = elapsed_us(&t0, &t1);
