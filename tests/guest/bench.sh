@@ -359,7 +359,8 @@ group_setup() {
 		# The COW check reads both ends of each piece: blank them.
 		dd if=/dev/zero of=/dev/mapper/gc$k bs=128k count=1 conv=fsync 2>/dev/null &&
 			dd if=/dev/zero of=/dev/mapper/gc$k bs=128k seek=511 count=1 conv=fsync 2>/dev/null &&
-			dmsnap wrap /dev/mapper/gp$k g$k >/dev/null && mkext4 /dev/mapper/g$k && mkdir -p /mnt/g$k &&
+			dmsnap wrap /dev/mapper/gp$k g$k >/dev/null && mkdir -p /mnt/g$k &&
+			mkext4 /dev/mapper/g$k -E lazy_itable_init=0,lazy_journal_init=0 && # no zeroing behind the writer
 			mount /dev/mapper/g$k /mnt/g$k || return 1
 	done
 	MD_G1=""
