@@ -125,21 +125,31 @@ static void sample(int fd, const char *snap, struct usage_watch *u)
 
 /* ---- run ---- */
 
-struct run_state {
-	struct snap_plan p;
-	char dir[PATH_MAX], dev[sizeof DM_DIR + DM_NAME_LEN];
+/* One snapshot of the run: where it is mounted, how full its COW is. */
+struct run_mount {
+	char dir[PATH_MAX];
 	int made_dir, mounted;
+	struct usage_watch u;
+};
+
+/* A run of one snapshot, mounted on DIR, or of a group's, each on DIR/NAME. */
+struct run_state {
+	struct snap_plan *p;
+	size_t n;
+	char dir[PATH_MAX];  /* DMSNAP_MOUNT */
+	int made_dir;
+	struct run_mount *m;
 };
 
 static int make_mount_dir(struct run_state *rs)
 {
-	if (rs->p.mount_dir) {
-		snprintf(rs->dir, sizeof rs->dir, "%s", rs->p.mount_dir);
+	if (rs->p->mount_dir) {
+		snprintf(rs->dir, sizeof rs->dir, "%s", rs->p->mount_dir);
 		return EXIT_OK;
 	}
-	snprintf(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p.snapname);
+	snprintf(rs->dir, sizeof rs->dir, "/run/dmsnap-%s.XXXXXX", rs->p->snapname);
 	if (!mkdtemp(rs->dir)) {
-		snprintf(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p.snapname);
+		snprintf(rs->dir, sizeof rs->dir, "/tmp/dmsnap-%s.XXXXXX", rs->p->snapname);
 		if (!mkdtemp(rs->dir))
 			return fail(errno, "make a mount point under /run or /tmp:");
 	}
@@ -147,33 +157,50 @@ static int make_mount_dir(struct run_state *rs)
 	return EXIT_OK;
 }
 
-/* Read-only, by signature; XFS refuses a second mount of one UUID without nouuid. */
-static int mount_snapshot(struct run_state *rs)
+/* Snapshot i read-only, by signature; XFS refuses a second mount of one UUID without nouuid. */
+static int mount_snapshot(struct run_state *rs, size_t i)
 {
+	const struct snap_plan *p = &rs->p[i];
+	struct run_mount *m = &rs->m[i];
+	char dev[sizeof DM_DIR + DM_NAME_LEN];
 	const char *type;
 	int fd;
 
-	snprintf(rs->dev, sizeof rs->dev, "%s/%s", DM_DIR, rs->p.snapname);
-	if ((fd = open(rs->dev, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(errno, "open %s:", rs->dev);
-	type = find_fstype(fd, rs->p.snap_line.t.length << DM_SECTOR_SHIFT);
+	snprintf(dev, sizeof dev, "%s/%s", DM_DIR, p->snapname);
+	if ((fd = open(dev, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(errno, "open %s:", dev);
+	type = find_fstype(fd, p->snap_line.t.length << DM_SECTOR_SHIFT);
 	close(fd);
 	if (!type)
 		return fail(0, "%s: no filesystem dmsnap knows how to mount (xfs, ext2/3/4, btrfs, f2fs, vfat, iso9660, squashfs); use 'dmsnap snap' and mount it yourself",
-			    rs->dev);
+			    dev);
+	if ((size_t)snprintf(m->dir, sizeof m->dir, "%s%s%s", rs->dir, rs->n > 1 ? "/" : "", rs->n > 1 ? p->name : "") >=
+	    sizeof m->dir)
+		return fail(-ENAMETOOLONG, "%s/%s:", rs->dir, p->name);
+	if (rs->n > 1 && mkdir(m->dir, 0700) == 0)
+		m->made_dir = 1;
+	else if (rs->n > 1 && errno != EEXIST)
+		return fail(errno, "mkdir %s:", m->dir);
+	if (mount(dev, m->dir, type, MS_RDONLY | MS_NODEV | MS_NOSUID, !strcmp(type, "xfs") ? "nouuid" : "") < 0)
+		return fail(errno, "mount %s (%s) read-only on %s:", dev, type, m->dir);
+	m->mounted = 1;
+	return EXIT_OK;
+}
+
+static int mount_snapshots(struct run_state *rs)
+{
 	if (make_mount_dir(rs))
 		return EXIT_FAIL;
-	if (mount(rs->dev, rs->dir, type, MS_RDONLY | MS_NODEV | MS_NOSUID,
-		  !strcmp(type, "xfs") ? "nouuid" : "") < 0)
-		return fail(errno, "mount %s (%s) read-only on %s:", rs->dev, type, rs->dir);
-	rs->mounted = 1;
+	for (size_t i = 0; i < rs->n; i++)
+		if (mount_snapshot(rs, i))
+			return EXIT_FAIL;
 	return EXIT_OK;
 }
 
 extern char **environ;
 
 /* environ with vars (NAME=VALUE) in place of any it had; NULL without memory. */
-static char **with_env(char vars[][ENV_VAR_LEN], size_t nvars)
+static char **with_env(char **vars, size_t nvars)
 {
 	size_t n = 0, k = 0, j;
 	char **env;
@@ -194,9 +221,23 @@ static char **with_env(char vars[][ENV_VAR_LEN], size_t nvars)
 	return env;
 }
 
+/* KEY=each snapshot's device (or origin), blank-separated; NULL without memory. */
+static char *pairs_var(const char *key, const struct run_state *rs, int origins)
+{
+	size_t size = strlen(key) + rs->n * (sizeof DM_DIR + DM_NAME_LEN), len = strlen(key);
+	char *s = malloc(size);
+
+	if (s)
+		strcpy(s, key);
+	for (size_t i = 0; s && i < rs->n; i++)
+		len += (size_t)snprintf(s + len, size - len, "%s%s%s", i ? " " : "", origins ? "" : DM_DIR "/",
+					origins ? rs->p[i].name : rs->p[i].snapname);
+	return s;
+}
+
 static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_t *mask)
 {
-	char vars[3][ENV_VAR_LEN], **env;
+	char mount_var[ENV_VAR_LEN], *vars[3], **env;
 	pid_t pid;
 
 	fflush(stdout);
@@ -206,27 +247,29 @@ static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_
 	handle(SIGCHLD, SIG_DFL);
 	handle(SIGALRM, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	snprintf(vars[0], sizeof vars[0], "DMSNAP_MOUNT=%s", rs->dir);
-	snprintf(vars[1], sizeof vars[1], "DMSNAP_DEVICE=%s", rs->dev);
-	snprintf(vars[2], sizeof vars[2], "DMSNAP_ORIGIN=%s", rs->p.name);
-	if ((env = with_env(vars, 3)))
+	snprintf(mount_var, sizeof mount_var, "DMSNAP_MOUNT=%s", rs->dir);
+	vars[0] = mount_var;
+	vars[1] = pairs_var("DMSNAP_DEVICE=", rs, 0);
+	vars[2] = pairs_var("DMSNAP_ORIGIN=", rs, 1);
+	if (vars[1] && vars[2] && (env = with_env(vars, 3)))
 		execvpe(cmd[0], cmd, env);
 	errf("dmsnap: run %s: %s\n", cmd[0], strerror(errno));
 	_exit(127);
 }
 
-/* Waits for the command, watching the COW; forwards stop signals. */
-static int supervise(int fd, const struct run_state *rs, pid_t pid, struct usage_watch *u)
+/* Waits for the command, watching every COW; forwards stop signals. */
+static int supervise(int fd, const struct run_state *rs, pid_t pid)
 {
+	const char *first = rs->p->snapname;
 	struct dm_info info;
 	uint32_t event_nr = 0;
 	int status = 0, forwarded = 0, r;
 	time_t kill_at = 0;
 
-	if ((r = dm_get_info(fd, rs->p.snapname, &info)) == 0)
+	if ((r = dm_get_info(fd, first, &info)) == 0)
 		event_nr = info.event_nr;
 	else
-		u->blind = 1;
+		rs->m->u.blind = 1;
 	for (;;) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
@@ -238,34 +281,45 @@ static int supervise(int fd, const struct run_state *rs, pid_t pid, struct usage
 		}
 		if (kill_at && time(NULL) >= kill_at)
 			kill(pid, SIGKILL);
-		if ((r = wait_event_or_tick(fd, rs->p.snapname, &event_nr, 1)) < 0 && !u->blind) {
-			u->blind = 1;
-			dm_warn(r, DM_DEV_WAIT_CMD, rs->p.snapname);
+		if ((r = wait_event_or_tick(fd, first, &event_nr, 1)) < 0 && !rs->m->u.blind) {
+			rs->m->u.blind = 1;
+			dm_warn(r, DM_DEV_WAIT_CMD, first);
 		}
-		sample(fd, rs->p.snapname, u);
+		for (size_t i = 0; i < rs->n; i++)
+			sample(fd, rs->p[i].snapname, &rs->m[i].u);
 	}
-	sample(fd, rs->p.snapname, u);
+	for (size_t i = 0; i < rs->n; i++)
+		sample(fd, rs->p[i].snapname, &rs->m[i].u);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Always: unmount, remove the mount point we made, drop the snapshot. */
+/* Always: unmount, remove the mount points we made, drop the snapshots. */
 static int tear_down(int fd, struct run_state *rs)
 {
-	int r = EXIT_OK;
+	int r = EXIT_OK, busy = 0;
 
-	for (int i = 0; rs->mounted && i < 50; i++) {
-		if (umount(rs->dir) == 0 || errno == EINVAL)
-			rs->mounted = 0;
-		else
-			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	for (size_t i = 0; i < rs->n; i++) {
+		struct run_mount *m = &rs->m[i];
+		const struct snap_plan *p = &rs->p[i];
+
+		for (int k = 0; m->mounted && k < 50; k++) {
+			if (umount(m->dir) == 0 || errno == EINVAL)
+				m->mounted = 0;
+			else
+				nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+		}
+		if (m->mounted) {
+			busy = r = fail(errno, "umount %s (still busy after 5 s; the snapshot %s stays, 'dmsnap drop %s %s' later):",
+					m->dir, p->snapname, p->name, p->snapname);
+			continue;
+		}
+		if (m->made_dir && rmdir(m->dir) < 0)
+			warn(errno, "rmdir %s:", m->dir);
+		if (drop_snapshots(fd, p->name, p->snapname))
+			r = EXIT_FAIL;
 	}
-	if (rs->mounted)
-		return fail(errno, "umount %s (still busy after 5 s; the snapshot %s stays, 'dmsnap drop %s %s' later):",
-			    rs->dir, rs->p.snapname, rs->p.name, rs->p.snapname);
-	if (rs->made_dir && rmdir(rs->dir) < 0)
+	if (rs->made_dir && !busy && rmdir(rs->dir) < 0)
 		warn(errno, "rmdir %s:", rs->dir);
-	if (drop_snapshots(fd, rs->p.name, rs->p.snapname))
-		r = EXIT_FAIL;
 	return r;
 }
 
@@ -291,7 +345,7 @@ static int options_only(int end, char **argv)
  */
 static int split_run_args(int argc, char **argv)
 {
-	int first = 1, second;
+	int first = 1, second, i;
 
 	while (first < argc && strcmp(argv[first], "--"))
 		first++;
@@ -299,13 +353,15 @@ static int split_run_args(int argc, char **argv)
 		return first;
 	for (second = first + 1; second < argc && strcmp(argv[second], "--"); second++)
 		;
-	return second == first + 3 ? second : first;
+	/* Between the two: NAME COW, or NAME:COW pairs. */
+	for (i = first + 1; i < second && strchr(argv[i], ':'); i++)
+		;
+	return second == first + 3 || (i == second && i > first + 1) ? second : first;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_state rs = { 0 };
-	struct usage_watch u = { FIRST_WARN_PERCENT, 0, 0 };
 	sigset_t none, all;
 	int dashes = 1, help, fd, r, code = EXIT_FAIL;
 	pid_t pid;
@@ -316,27 +372,31 @@ int cmd_run(int argc, char **argv)
 		errf("dmsnap: run: give the backup command after '--'\n");
 		return usage_error();
 	}
-	if ((r = parse_snap_args(dashes, argv, &rs.p, &help)) || help)
+	if ((r = parse_snap_args(dashes, argv, &rs.p, &rs.n, &help)) || help)
 		return r;
-	if (rs.p.mount_dir && strlen(rs.p.mount_dir) >= sizeof rs.dir) {
-		errf("dmsnap: run: --mount DIR is %zu bytes: paths are at most %zu\n", strlen(rs.p.mount_dir),
+	if (rs.p->mount_dir && strlen(rs.p->mount_dir) >= sizeof rs.dir) {
+		errf("dmsnap: run: --mount DIR is %zu bytes: paths are at most %zu\n", strlen(rs.p->mount_dir),
 		     sizeof rs.dir - 1);
 		return EXIT_USAGE;
 	}
+	if (!(rs.m = calloc(rs.n, sizeof *rs.m)))
+		return fail(-ENOMEM, "run:");
+	for (size_t i = 0; i < rs.n; i++)
+		rs.m[i].u.next_percent = FIRST_WARN_PERCENT;
 	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
 	/* Caught from here on: a stop signal tears down instead of leaving a snapshot behind. */
 	handle_stop_signals(on_signal);
 	handle(SIGCHLD, on_child);
 	handle(SIGALRM, on_alarm);
-	if ((r = take_snapshot(fd, &rs.p)))
+	if ((r = take_snapshot(fd, rs.p, rs.n)))
 		return r;
 	sigemptyset(&none);
 	if (got_signal)
 		warn(0, "interrupted: tearing down");
-	else if (mount_snapshot(&rs) == EXIT_OK) {
+	else if (mount_snapshots(&rs) == EXIT_OK) {
 		if ((pid = start_command(&rs, argv + dashes + 1, &none)) > 0)
-			code = supervise(fd, &rs, pid, &u);
+			code = supervise(fd, &rs, pid);
 		else
 			warn(errno, "run %s: fork:", argv[dashes + 1]);
 	}
@@ -345,12 +405,17 @@ int cmd_run(int argc, char **argv)
 	r = tear_down(fd, &rs);
 	if (got_signal)
 		return fail(0, "stopped by signal %d; snapshot dropped", (int)got_signal), 128 + got_signal;
-	if (u.invalid)
-		return fail(0, "the backup is INCOMPLETE: %s overflowed its COW %s while the command ran (exit %d); use a bigger COW",
-			    rs.p.snapname, rs.p.cow.path, code), EXIT_INVALID;
-	if (u.blind && code == 0)
-		return fail(0, "the backup is UNVERIFIED: %s's status could not be read, so an overflow may have gone unseen",
-			    rs.p.snapname);
+	int invalid = 0, blind = 0;
+	for (size_t i = 0; i < rs.n; i++) {
+		if (rs.m[i].u.invalid)
+			invalid = fail(0, "the backup is INCOMPLETE: %s overflowed its COW %s while the command ran (exit %d); use a bigger COW",
+				       rs.p[i].snapname, rs.p[i].cow.path, code);
+		blind |= rs.m[i].u.blind;
+	}
+	if (invalid)
+		return EXIT_INVALID;
+	if (blind && code == 0)
+		return fail(0, "the backup is UNVERIFIED: a snapshot's status could not be read, so an overflow may have gone unseen");
 	return code ? code : r;
 }
 

@@ -27,11 +27,11 @@ struct command {
 /* The usage text: every form, beside the code it describes. */
 static const struct command commands[] = {
 	{ "wrap", cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
-	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW" },
+	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW..." },
 	{ "show", cmd_show, "show [-p] [NAME]" },
 	{ "drop", cmd_drop, "drop NAME [SNAPNAME]" },
 	{ "unwrap", cmd_unwrap, "unwrap NAME" },
-	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW -- CMD [ARG...]" },
+	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]" },
 	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] NAME" },
 	{ "merge", cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
 	{ "recover", cmd_recover, "recover [NAME]" },

@@ -20,6 +20,7 @@
 #include "cow.h"
 #include "device.h"
 #include "faults.h"
+#include "group.h"
 #include "lock.h"
 #include "snap.h"
 #include "util.h"
@@ -51,34 +52,40 @@ static int default_snapname(const struct world *w, const char *name, char *buf, 
 }
 
 /*
- * The suspended window: freeze NAME, activate the snapshot, let NAME go on
- * through snapshot-origin (swapped in by this resume when it was loaded).
- * In this order: resuming NAME before the snapshot would let writes escape
- * the COW.  Only prepared ioctls in here.  Returns 0 or the failed step's
- * -errno with *step naming it; NAME may be left suspended only when its
- * resume failed, and the caller deals with that.
+ * The suspended window: freeze every origin, then for each in turn activate
+ * its snapshot and let it go on through snapshot-origin (swapped in by its
+ * resume when it was loaded).  In this order: resuming an origin before its
+ * snapshot would let writes escape the COW, and before every origin is
+ * frozen would split the group's instant.  Once all are frozen, an origin
+ * with its snapshot live may go on: none waits for the others' snapshots,
+ * which keeps each suspension close to a bare suspend and resume of the group.
+ * Only prepared ioctls in here.  Returns 0, or
+ * the failed step's -errno with *step naming it; then the first *swapped
+ * origins run their snapshot-origin and the others are back on the table
+ * they had (the one whose resume failed may stay suspended: the caller
+ * deals with that).
  */
-static int switch_under_freeze(int fd, const char *name, const char *snapname, long *suspended_us,
+static int switch_under_freeze(int fd, const struct snap_plan *p, size_t n, size_t *swapped, long *suspended_us,
 			       const char **step)
 {
 	struct timespec t0, t1;
-	int r;
+	size_t frozen, i;
+	int r = 0;
 
-	*step = name;
+	*swapped = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((r = dm_suspend(fd, name, 0)) < 0)
-		return r;
-	*step = snapname;
-	if ((r = dm_resume(fd, snapname, NULL)) < 0) {
-		/* Not swapped yet: put NAME back as it was. */
-		dm_clear(fd, name);
-		dm_resume(fd, name, NULL);
-		return r;
-	}
-	*step = name;
-	r = dm_resume(fd, name, NULL);
+	for (frozen = 0; frozen < n && !(r = dm_suspend(fd, *step = p[frozen].name, 0)); frozen++)
+		;
+	while (!r && *swapped < n && !(r = dm_resume(fd, *step = p[*swapped].snapname, NULL)) &&
+	       !(r = dm_resume(fd, *step = p[*swapped].name, NULL)))
+		++*swapped;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*suspended_us = elapsed_us(&t0, &t1);
+	/* Not swapped yet: back as it was. */
+	for (i = *swapped; r && i < frozen; i++) {
+		dm_clear(fd, p[i].name);
+		dm_resume(fd, p[i].name, NULL);
+	}
 	return r;
 }
 
@@ -107,8 +114,9 @@ static void undo_snap(int fd, const struct snap_plan *p)
 		     p->snapname, cow);
 }
 
-int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
+int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, int *help)
 {
+	struct snap_plan t, *p = &t;
 	static const struct option list[] = {
 		{ "transient", no_argument, NULL, 'n' }, { "force", no_argument, NULL, 'f' },
 		{ "reattach", no_argument, NULL, 'R' }, { "mount", required_argument, NULL, 'm' },
@@ -119,6 +127,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 
 	memset(p, 0, sizeof *p);
 	p->cow.fd = p->cow.record_fd = -1;
+	*group = NULL;
 	*help = 0;
 	while ((c = getopt_long(argc, argv, "c:s:nvqh", list, NULL)) != -1) {
 		switch (c) {
@@ -144,8 +153,6 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 		default: return usage_error();
 		}
 	}
-	if (argc - optind != 2)
-		return usage_error();
 	if (p->cow.reattach && p->cow.force) {
 		errf("dmsnap: snap: --reattach keeps the COW's content, --force zeroes it; give one\n");
 		return EXIT_USAGE;
@@ -154,8 +161,6 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 		errf("dmsnap: snap: --reattach needs a persistent store, -n makes a transient one; give one\n");
 		return EXIT_USAGE;
 	}
-	p->name = argv[optind];
-	p->cow.path = argv[optind + 1];
 	if (snapname) {
 		if (snapname[0] == '-' || dm_check_name(snapname)) {
 			errf("dmsnap: %s: '%s' is not a device name for a snapshot: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
@@ -164,7 +169,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help)
 		}
 		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);
 	}
-	return EXIT_OK;
+	return parse_pairs(cmd, argv + optind, argc - optind, p, group, n);
 }
 
 static int look_snap(int fd, const struct world *w, struct snap_plan *p, const struct wrapper *wr)
@@ -293,46 +298,70 @@ static int prepare_snap(int fd, struct snap_plan *p)
 	return r;
 }
 
-/* act: signals wait until the state is consistent again. */
-static int act_snap(int fd, struct snap_plan *p)
+static int drop_from(int fd, struct world *w, struct wrapper *wr, void *arg);
+
+/*
+ * Undo the pairs [0, staged) of a group that failed: every origin ends
+ * resumed on its old table.  The first swapped already run snapshot-origin
+ * with their new snapshot, which goes as a drop would take it.
+ */
+static void undo_group(int fd, struct snap_plan *p, size_t staged, size_t swapped, const sigset_t *saved)
 {
-	struct dm_info snap_info;
+	for (size_t i = swapped; i < staged; i++)
+		undo_snap(fd, &p[i]);
+	close_window(saved);
+	for (size_t i = 0; i < swapped; i++)
+		on_wrapper(fd, p[i].name, drop_from, p[i].snapname);
+}
+
+/* act: signals wait until the state is consistent again. */
+static int act_snap(int fd, struct snap_plan *p, size_t n)
+{
+	const char *step = NULL, *who = n > 1 ? "every origin" : p->name;
+	struct dm_info *info;
+	size_t staged = 0, swapped = 0;
 	sigset_t saved;
-	const char *step;
 	long us = 0;
-	int r;
+	int r = EXIT_OK;
 
 	fault_pause("cow-checked");
-	if (!p->no_sync)
-		sync_before_freeze(p);
+	for (size_t i = 0; i < n; i++)
+		if (!p[i].no_sync)
+			sync_before_freeze(&p[i]);
 	fault_pause("synced");
 	if (stop_pending())
-		return fail(0, "interrupted: no snapshot taken; %s unchanged", p->name);
+		return fail(0, "interrupted: no snapshot taken; %s unchanged", who);
+	if (!(info = calloc(n, sizeof *info)))
+		return fail(-ENOMEM, "%s:", p->name);
 	fflush(stdout);
 	warn_window(open_window(&saved));
-	if ((r = stage_snap(fd, p, &snap_info))) {
-		close_window(&saved);
-		return r;
+	while (staged < n && (r = stage_snap(fd, &p[staged], &info[staged])) == EXIT_OK)
+		staged++;
+	if (r == EXIT_OK) {
+		fault_pause("staged");
+		r = stop_pending() ? -EINTR : switch_under_freeze(fd, p, n, &swapped, &us, &step);
 	}
-	fault_pause("staged");
-	if (stop_pending()) {
-		undo_snap(fd, p);
-		close_window(&saved);
-		return fail(0, "interrupted before the freeze: no snapshot taken; %s unchanged", p->name);
-	}
-	r = switch_under_freeze(fd, p->name, p->snapname, &us, &step);
-	if (r < 0) {
-		undo_snap(fd, p);
-		close_window(&saved);
-		dm_warn(r, DM_DEV_SUSPEND_CMD, step);
-		return fail(0, "%s: no snapshot taken; %s resumed with its old table", p->snapname, p->name);
+	if (r != EXIT_OK) {
+		undo_group(fd, p, staged, swapped, &saved);
+		free(info);
+		if (r == -EINTR)
+			return fail(0, "interrupted before the freeze: no snapshot taken; %s unchanged", who);
+		if (r < 0)
+			dm_warn(r, DM_DEV_SUSPEND_CMD, step);
+		if (n > 1)
+			return fail(0, "no snapshot of the group taken; every origin resumed with its old table");
+		return r < 0 ? fail(0, "%s: no snapshot taken; %s resumed with its old table", p->snapname, p->name) : r;
 	}
 	close_window(&saved);
-	p->snap_major = snap_info.major;
-	p->snap_minor = snap_info.minor;
-	node_or_warn(p->snapname, &snap_info);
+	for (size_t i = 0; i < n; i++) {
+		p[i].snap_major = info[i].major;
+		p[i].snap_minor = info[i].minor;
+		node_or_warn(p[i].snapname, &info[i]);
+	}
+	free(info);
 	if (verbose)
-		errf("dmsnap: %s was suspended for %ld.%03ld ms\n", p->name, us / 1000, us % 1000);
+		errf("dmsnap: %s%s suspended for %ld.%03ld ms\n", n > 1 ? "the group's origins were" : p->name,
+		     n > 1 ? "" : " was", us / 1000, us % 1000);
 	return EXIT_OK;
 }
 
@@ -357,41 +386,54 @@ static int check_snapped(int fd, struct world *w, struct wrapper *wr, void *arg)
 	return EXIT_OK;
 }
 
-/* look, plan, act under dmsnap's lock: the whole snap once its arguments are parsed. */
-int take_snapshot(int fd, struct snap_plan *p)
+/* look, plan, act under dmsnap's lock: the whole snap of p[0..n) once its arguments are parsed. */
+int take_snapshot(int fd, struct snap_plan *p, size_t n)
 {
+	size_t i;
 	int r;
 
 	if (lock_or_fail(fd))
 		return EXIT_FAIL;
-	if ((r = prepare_snap(fd, p)) == EXIT_OK && (r = act_snap(fd, p)) == EXIT_OK)
-		r = on_wrapper(fd, p->name, check_snapped, p->snapname);
-	close_cow(&p->cow);
-	if (p->cow.record_fd >= 0)
-		close(p->cow.record_fd);
-	p->cow.record_fd = -1;
+	r = check_group(fd, p, n);
+	for (i = 0; r == EXIT_OK && i < n; i++)
+		r = prepare_snap(fd, &p[i]);
+	if (r == EXIT_OK)
+		r = act_snap(fd, p, n);
+	for (i = 0; r == EXIT_OK && i < n; i++)
+		r = on_wrapper(fd, p[i].name, check_snapped, p[i].snapname);
+	for (i = 0; i < n; i++) {
+		close_cow(&p[i].cow);
+		if (p[i].cow.record_fd >= 0)
+			close(p[i].cow.record_fd);
+		p[i].cow.record_fd = -1;
+	}
 	lock_release(fd);
 	return r;
 }
 
 int cmd_snap(int argc, char **argv)
 {
-	struct snap_plan p;
+	struct snap_plan *p;
+	size_t n;
 	int help, fd, r;
 
-	if ((r = parse_snap_args(argc, argv, &p, &help)) || help)
+	if ((r = parse_snap_args(argc, argv, &p, &n, &help)) || help) {
+		free(p);
 		return r;
+	}
 	if ((fd = need_control()) < 0)
-		return EXIT_FAIL;
+		r = EXIT_FAIL;
 	/* A stop signal is noted, cleaned up after, and said: never a half-made snapshot. */
 	catch_stop_signals();
-	if ((r = take_snapshot(fd, &p)))
-		return r;
-	printf("%s/%s\n", DM_DIR, p.snapname);
-	if (stop_pending())
-		return fail(0, "interrupted after the snapshot was complete: %s stays ('dmsnap drop %s %s' removes it)",
-			    p.snapname, p.name, p.snapname);
-	return EXIT_OK;
+	if (!r && !(r = take_snapshot(fd, p, n))) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s/%s\n", DM_DIR, p[i].snapname);
+		for (size_t i = 0; i < n && stop_pending(); i++)
+			r = fail(0, "interrupted after the snapshot was complete: %s stays ('dmsnap drop %s %s' removes it)",
+				 p[i].snapname, p[i].name, p[i].snapname);
+	}
+	free(p);
+	return r;
 }
 
 /* ---- drop ---- */

@@ -8,6 +8,7 @@
 #ifndef DMSNAP_SNAP_H
 #define DMSNAP_SNAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cow.h"
@@ -25,8 +26,10 @@ struct snap_plan {
 	uint32_t snap_major, snap_minor;  /* once taken */
 };
 /* snap's options; run (argv[0] "run") also takes --mount DIR.  *help: --help was shown. */
-int parse_snap_args(int argc, char **argv, struct snap_plan *p, int *help);
-int take_snapshot(int fd, struct snap_plan *p);
+/* A group (or one pair) is p[0..*n), malloc'd: free() it. */
+int parse_snap_args(int argc, char **argv, struct snap_plan **p, size_t *n, int *help);
+/* p[0..n) at one instant, under one lock (group.h). */
+int take_snapshot(int fd, struct snap_plan *p, size_t n);
 /* Drops snapname (NULL: every snapshot) of name; NAME goes back to linear with the last. */
 int drop_snapshots(int fd, const char *name, const char *snapname);
 

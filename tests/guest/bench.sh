@@ -6,7 +6,7 @@
 # all of them alike.
 # manual
 # own-boot
-# timeout: 1500
+# timeout: 1800
 
 ROUNDS=5         # of every figure
 EXTRA=6          # more freeze rounds of the cheap methods: floor, dmsnap, writer alone
@@ -115,12 +115,25 @@ drop_dmsetup() {
 snap_lvm() { timed lvcreate -q -s -c 16k -L 48M -n lvsnap bvg/lv; }
 drop_lvm() { timed lvremove -q -y bvg/lvsnap; }
 snap_none() { sleep 1; TM=""; }
+# Group snapshots of N origins g1..gN (COWs gc1..gcN), and their floor: dmfloor
+# suspending and resuming the same N devices from one process.
+gpairs() { local k=1; while [ $k -le "$1" ]; do printf ' g%d:/dev/mapper/gc%d' $k $k; k=$((k + 1)); done; }
+gnames() { local k=1; while [ $k -le "$1" ]; do printf ' g%d' $k; k=$((k + 1)); done; }
+snap_gfloor2() { timed dmfloor $(gnames 2); }
+snap_gfloor4() { timed dmfloor $(gnames 4); }
+snap_gsnap2() { timed dmsnap snap -v $(gpairs 2); }
+snap_gsnap4() { timed dmsnap snap -v $(gpairs 4); }
+drop_g() { local g; for g in $(gnames 4); do dmsnap drop "$g" >/dev/null 2>&1; done; }
 
 # freeze MODE ROUND METHOD: one window of the MODE writer around METHOD's snapshot.
 freeze() {
 	local mode=$1 round=$2 m=$3 w pid out line md key=freeze.$1.$3
 	WHAT="freeze $mode round $round: $m"
-	if [ "$m" = lvm ]; then w=L$mode md=$MD_LV; else w=O$mode md=$MD_MD2; fi
+	case $m in
+	lvm) w=L$mode md=$MD_LV ;;
+	g*) w=G$mode md=$MD_G1 ;;
+	*) w=O$mode md=$MD_MD2 ;;
+	esac
 	eval "pid=\$$w"
 	out=/tmp/$w.out
 	kill -CONT "$pid"
@@ -159,16 +172,17 @@ freeze() {
 	fi
 	sample "$key.cmd_ms" "$(val total_ms "$TM")"
 	case $m in
-	dmsnap)
-		sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)"
+	dmsnap | gsnap*)
+		sample "$key.self_ms" "$(sed -n 's/.* suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)"
 		sample "$key.syncfs_ms" "$(sed -n 's/.*synced .* in \([0-9.]*\) ms before the freeze.*/\1/p' /tmp/timed.out)" ;;
-	floor) sample "$key.self_ms" "$(sed -n 's/.*was suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
+	floor | gfloor*) sample "$key.self_ms" "$(sed -n 's/.* suspended for \([0-9.]*\) ms.*/\1/p' /tmp/timed.out)" ;;
 	dmsetup) # as the user sees it: from typing suspend (step 2) to resume's return (step 5)
 		sample "$key.typed_ms" "$(awk -v a="$(val s2 "$TM")" -v b="$(val s5 "$TM")" \
 			'BEGIN { split(a, x, "-"); split(b, y, "-"); printf "%.3f", y[2] - x[1] }')" ;;
 	esac
 	case $m in
 	dmsnap | dmsetup | lvm) "drop_$m" ;;
+	gsnap*) drop_g ;;
 	esac
 }
 
@@ -329,10 +343,54 @@ throughput() {
 	rm -f $ORIGIN/tp
 }
 
+# --- 5. group snapshots: N origins frozen at one instant ----------------------
+
+# Four 64 MiB origins g1..g4 (ext4, mounted) on dm-linear pieces of vdd, their
+# COWs gc1..gc4 pieces of vdc; the fdatasync writer on g1, which is suspended
+# first and resumed last but one step: its stall is the group's longest.
+group_setup() {
+	local k
+	for k in 1 2 3 4; do
+		dmsetup create gp$k --table "0 131072 linear /dev/vdd $(((k - 1) * 131072))" &&
+			dmsetup create gc$k --table "0 131072 linear /dev/vdc $(((k - 1) * 131072))" || return 1
+	done
+	mknodes
+	for k in 1 2 3 4; do
+		# The COW check reads both ends of each piece: blank them.
+		dd if=/dev/zero of=/dev/mapper/gc$k bs=128k count=1 conv=fsync 2>/dev/null &&
+			dd if=/dev/zero of=/dev/mapper/gc$k bs=128k seek=511 count=1 conv=fsync 2>/dev/null &&
+			dmsnap wrap /dev/mapper/gp$k g$k >/dev/null && mkdir -p /mnt/g$k &&
+			mkext4 /dev/mapper/g$k -E lazy_itable_init=0,lazy_journal_init=0 && # no zeroing behind the writer
+			mount /dev/mapper/g$k /mnt/g$k || return 1
+	done
+	MD_G1=""
+	[ -z "$TRACE" ] || MD_G1=$(md_of g1)
+}
+
+group() {
+	local r m
+	WHAT="group set-up"
+	ok "group: four origins and COWs on pieces of vdd and vdc" group_setup || return 1
+	writer_start Gsync /mnt/g1/stall.dat
+	for r in $(seq $((ROUNDS + EXTRA))); do
+		set -- gfloor2 gsnap2 gfloor4 gsnap4
+		i=1
+		while [ $i -lt "$(((r - 1) % 4 + 1))" ]; do m=$1; shift; set -- "$@" "$m"; i=$((i + 1)); done
+		for m in "$@"; do
+			freeze sync "$r" $m
+		done
+	done
+	kill -CONT $Gsync
+	kill $Gsync
+	wait $Gsync 2>/dev/null
+}
+
 say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA extra_buf=$EXTRA_BUF churn=$CHURN"
 setup || return 0
 t0=$(cut -d' ' -f1 /proc/uptime)
-for part in freeze_cost whole churn throughput; do
+# BENCH_PARTS on the host (bench.host) picks some: "group" for the group rows alone.
+parts=$(sed -n 's/.*dmsnap.bench_parts=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+for part in ${parts:-freeze_cost whole churn throughput group}; do
 	s=$(cut -d' ' -f1 /proc/uptime)
 	$part
 	say "note part $part took $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s"
