@@ -68,19 +68,44 @@ static int is_power_of_two(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* The COW must not be the origin, on it, or a snapshot of it. */
-static int check_cow_place(const struct cow_choice *c, const struct wrapper *wr)
+int lies_on_origin(uint32_t ma, uint32_t mi, const struct wrapper *wr)
 {
-	if (stacked_on(c->dev.major, c->dev.minor, wr->base_major, wr->base_minor) ||
-	    stacked_on(c->dev.major, c->dev.minor, wr->top->info.major, wr->top->info.minor) ||
-	    stacked_on(c->dev.major, c->dev.minor, wr->dup->info.major, wr->dup->info.minor))
+	return stacked_on(ma, mi, wr->base_major, wr->base_minor) ||
+	       stacked_on(ma, mi, wr->top->info.major, wr->top->info.minor) ||
+	       stacked_on(ma, mi, wr->dup->info.major, wr->dup->info.minor);
+}
+
+/*
+ * Nor any other wrapped origin: a linear one has no holder and may be
+ * unmounted, so nothing else would stop --force from overwriting its data.
+ */
+static int check_other_origins(const struct cow_choice *c, const struct world *w, const struct wrapper *own)
+{
+	struct wrapper other;
+	int r = EXIT_OK;
+
+	for (size_t i = 0; r == EXIT_OK && i < w->n; i++) {
+		if (&w->d[i] == own->top || identify_wrapper(w, w->d[i].name, &other))
+			continue;
+		if (lies_on_origin(c->dev.major, c->dev.minor, &other))
+			r = fail(0, "COW %s is the origin %s or lies on it: not touching it, --force or not", c->path,
+				 other.top->name);
+		wrapper_free(&other);
+	}
+	return r;
+}
+
+/* The COW must not be the origin, on it, a snapshot of it, or another origin. */
+static int check_cow_place(const struct cow_choice *c, const struct world *w, const struct wrapper *wr)
+{
+	if (lies_on_origin(c->dev.major, c->dev.minor, wr))
 		return fail(0, "COW %s is %s itself or lies on it: the snapshot would write into what it preserves",
 			    c->path, c->origin);
 	for (size_t i = 0; i < wr->nsnaps; i++)
 		if (stacked_on(c->dev.major, c->dev.minor, wr->snaps[i]->info.major, wr->snaps[i]->info.minor))
 			return fail(0, "COW %s is the snapshot %s: snapshots of snapshots do not work", c->path,
 				    wr->snaps[i]->name);
-	return EXIT_OK;
+	return check_other_origins(c, w, wr);
 }
 
 /* What sysfs and /proc say still uses the COW: no --force overrides these. */
@@ -204,7 +229,7 @@ static int open_cow(struct cow_choice *c)
 }
 
 /* The COW must be a spare block device that nothing else uses, big enough, and (unless --force) blank. */
-int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct blockdev *origin)
+int check_cow(struct cow_choice *c, const struct world *w, const struct wrapper *wr, const struct blockdev *origin)
 {
 	struct cow_header h;
 	int r;
@@ -215,11 +240,11 @@ int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct block
 	if (stat(c->path, &st) == 0 && S_ISBLK(st.st_mode)) {
 		c->dev.major = major(st.st_rdev);
 		c->dev.minor = minor(st.st_rdev);
-		if (check_cow_place(c, wr))
+		if (check_cow_place(c, w, wr))
 			return EXIT_FAIL;
 	}
 	/* Then again on the device opened, which is the one used. */
-	if (open_cow(c) || check_cow_place(c, wr) || check_cow_users(c))
+	if (open_cow(c) || check_cow_place(c, w, wr) || check_cow_users(c))
 		return EXIT_FAIL;
 	if ((r = read_cow_header(c->fd, &h)) < 0)
 		return fail(r, "read COW %s:", c->path);

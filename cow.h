@@ -27,10 +27,13 @@ struct cow_choice {
 };
 
 /*
- * The COW opened exclusively and checked: not on the origin, unused, blank
+ * The COW opened exclusively and checked: not on the origin or any other
+ * wrapped origin of w, unused, blank
  * (or --force / --reattach), a fitting chunk.  c->fd stays open.
  */
-int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct blockdev *origin);
+int check_cow(struct cow_choice *c, const struct world *w, const struct wrapper *wr, const struct blockdev *origin);
+/* major:minor is wr's origin, its duplicate or its device, or lies on one of them. */
+int lies_on_origin(uint32_t major, uint32_t minor, const struct wrapper *wr);
 /* Right before the header is zeroed: the COW still holds what the check saw. */
 int recheck_cow(const struct cow_choice *c);
 /* The checked COW opened again through its descriptor, without the exclusive claim the kernel is about to take. */

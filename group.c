@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "cli.h"
+#include "cow.h"
 #include "group.h"
 #include "probe.h"
 #include "world.h"
@@ -52,14 +53,6 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 	return EXIT_OK;
 }
 
-/* major:minor is wr's origin, its duplicate or its device, or lies on one of them. */
-static int on_origin(uint32_t ma, uint32_t mi, const struct wrapper *wr)
-{
-	return stacked_on(ma, mi, wr->base_major, wr->base_minor) ||
-	       stacked_on(ma, mi, wr->top->info.major, wr->top->info.minor) ||
-	       stacked_on(ma, mi, wr->dup->info.major, wr->dup->info.minor);
-}
-
 /* Pair i against pair j; cow: each pair's COW as major, minor (0, 0: not a block device). */
 static int check_pair(const struct snap_plan *p, const struct wrapper *wr, const uint32_t (*cow)[2], size_t i, size_t j)
 {
@@ -68,10 +61,10 @@ static int check_pair(const struct snap_plan *p, const struct wrapper *wr, const
 	if (cow[i][0] && cow[i][0] == cow[j][0] && cow[i][1] == cow[j][1])
 		return fail(0, "COW %s of %s is also the COW of %s: each snapshot needs its own", p[i].cow.path, p[i].name,
 			    p[j].name);
-	if (cow[i][0] && on_origin(cow[i][0], cow[i][1], &wr[j]))
+	if (cow[i][0] && lies_on_origin(cow[i][0], cow[i][1], &wr[j]))
 		return fail(0, "COW %s of %s is %s, another origin of the group, or lies on it", p[i].cow.path, p[i].name,
 			    p[j].name);
-	if (on_origin(wr[i].top->info.major, wr[i].top->info.minor, &wr[j]))
+	if (lies_on_origin(wr[i].top->info.major, wr[i].top->info.minor, &wr[j]))
 		return fail(0, "%s lies on %s: freezing both at once would deadlock; snap them apart", p[i].name,
 			    p[j].name);
 	return EXIT_OK;

@@ -195,7 +195,7 @@ static int look_snap(int fd, const struct world *w, struct snap_plan *p, const s
 	logical_block_of(wr->base_major, wr->base_minor, &origin.logical_block);
 	origin_identity(wr->base_major, wr->base_minor, wr->sectors, p->name, &p->cow.origin_id);
 	p->cow.origin = p->name;
-	if ((r = check_cow(&p->cow, wr, &origin)))
+	if ((r = check_cow(&p->cow, w, wr, &origin)))
 		return r;
 	if (require_target(fd, "snapshot", "dm-snapshot") || require_target(fd, "snapshot-origin", "dm-snapshot"))
 		return EXIT_FAIL;

@@ -88,8 +88,25 @@ failure_midway() {
 	done
 }
 
+# Another wrapped origin, linear and unmounted (nothing holds it): --force
+# overrides a signature, never someone's data, by any of its names.
+other_origin() {
+	mkext4 /dev/vde && ok "wrap a second origin" dmsnap wrap /dev/vde other || return
+	raw_copy /dev/vde 1048576 /tmp/other.before
+	refused "COW = another origin's duplicate, --force" 'origin other or lies on it' \
+		dmsnap snap --force md2 /dev/mapper/other_dup
+	refused "COW = another origin, --force" 'origin other or lies on it' dmsnap snap --force md2 /dev/mapper/other
+	refused "COW = another origin's disk, --force" 'held by another device\|origin other' \
+		dmsnap snap --force md2 /dev/vde
+	bytes_kept "the other origin's first MiB unchanged" /dev/vde /tmp/other.before
+	ok "e2fsck of the other origin clean" e2fsck -fn /dev/mapper/other
+	ok "unwrap the second origin" dmsnap unwrap other
+	dd if=/dev/zero of=/dev/vde bs=1M count=64 oflag=direct 2>/dev/null # blank again for failure_midway
+}
+
 setup || return 0
 bad_cows
+other_origin
 bad_options
 missing_module
 forced_cow
