@@ -5,9 +5,9 @@ CFLAGS = -Os -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
 PREFIX = /usr/local
 DESTDIR =
-SRCS = dmsnap.c dmsetup.c wrap.c snap.c cow.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c util.c
-OBJS = dmsnap.o dmsetup.o wrap.o snap.o cow.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o util.o
-HDRS = backup.h cli.h cow.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h show.h snap.h targets.h util.h window.h world.h wrap.h
+SRCS = dmsnap.c dmsetup.c wrap.c snap.c grow.c cow.c cowdev.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c util.c
+OBJS = dmsnap.o dmsetup.o wrap.o snap.o grow.o cow.o cowdev.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o util.o
+HDRS = backup.h cli.h cow.h cowdev.h grow.h device.h dm_ioctl.h dmsetup.h faults.h lock.h merge.h probe.h record.h show.h snap.h targets.h util.h window.h world.h wrap.h
 
 all: dmsnap
 

@@ -135,6 +135,9 @@ static int check_cow_content(struct cow_choice *c, const struct cow_header *h)
 	struct cow_record rec;
 	int has_rec = h->valid && record_read(c->fd, h->chunk, &rec) == 0;
 
+	if (has_rec)
+		c->rec = rec;
+
 	c->sig = sig;
 	if (c->reattach) {
 		if (!h->valid)
@@ -203,6 +206,12 @@ static int open_cow(struct cow_choice *c)
 	return EXIT_OK;
 }
 
+int check_member(struct cow_choice *c, const struct wrapper *wr)
+{
+	/* Again on the device opened, which is the one used. */
+	return open_cow(c) || check_cow_place(c, wr) || check_cow_users(c) ? EXIT_FAIL : EXIT_OK;
+}
+
 /* The COW must be a spare block device that nothing else uses, big enough, and (unless --force) blank. */
 int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct blockdev *origin)
 {
@@ -218,8 +227,7 @@ int check_cow(struct cow_choice *c, const struct wrapper *wr, const struct block
 		if (check_cow_place(c, wr))
 			return EXIT_FAIL;
 	}
-	/* Then again on the device opened, which is the one used. */
-	if (open_cow(c) || check_cow_place(c, wr) || check_cow_users(c))
+	if (check_member(c, wr))
 		return EXIT_FAIL;
 	if ((r = read_cow_header(c->fd, &h)) < 0)
 		return fail(r, "read COW %s:", c->path);

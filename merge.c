@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cowdev.h"
 #include "device.h"
 #include "faults.h"
 #include "lock.h"
@@ -270,7 +271,7 @@ static int finish_merging(int fd, struct world *w, struct wrapper *wr, void *arg
 
 	(void)w, (void)arg;
 	if (wr->mode == MODE_MERGE && (r = restore_linear(fd, wr)) == EXIT_OK &&
-	    (retired = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
+	    (retired = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
 		warn(retired, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
 		     name, cow);
 	if (r == EXIT_OK)
@@ -430,23 +431,29 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 			return -1;
 		}
 		break;
+	case REPAIR_REMOVE_COW:
+		if ((r = cowdev_remove(fd, name, RETIRE_UNLESS_KEPT, cow, sizeof cow)) < 0) {
+			warn(r, "%s: could not remove or clear it (%s):", name, cow);
+			return -1;
+		}
+		break;
 	case REPAIR_REMOVE:
 	case REPAIR_REMOVE_RETIRE:
 		if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0) {
 			dm_warn(r, DM_DEV_REMOVE_CMD, name);
 			return -1;
 		}
-		if (rp->kind == REPAIR_REMOVE_RETIRE &&
-		    (r = retire_cow(rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params, cow,
-				    sizeof cow)) < 0)
-			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		/* A snapshot's COW device goes with it (unless a merge holds it); a new store is retired. */
+		if ((r = release_cow(fd, rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params,
+				     rp->kind == REPAIR_REMOVE ? KEEP_STORE : RETIRE_STORE, cow, sizeof cow)) < 0)
+			warn(r, "%s: could not remove or clear its COW %s (the next snap on it needs --force):",
 			     name, cow);
 		break;
 	case REPAIR_TO_LINEAR:
 		if (restore_linear(fd, wr))
 			return -1;
 		/* A finished merge's store is done with: the next snap takes the COW as blank. */
-		if (wr->mode == MODE_MERGE && (r = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
+		if (wr->mode == MODE_MERGE && (r = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
 			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
 			     name, cow);
 		break;
