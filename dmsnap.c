@@ -34,7 +34,7 @@ static const struct command commands[] = {
 	{ "grow", cmd_grow, "grow NAME [SNAPNAME] DEV..." },
 	{ "unwrap", cmd_unwrap, "unwrap NAME" },
 	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW -- CMD [ARG...]" },
-	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] NAME" },
+	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME" },
 	{ "merge", cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
 	{ "recover", cmd_recover, "recover [NAME]" },
 	{ "create", cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -75,16 +74,17 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 	rec->member_sectors[l->n] = m->sectors;
 	rec->nmembers = (uint32_t)l->n + 1;
 	if (rec_fd >= 0 && (r = record_write(rec_fd, rec)) < 0) {
-		*rec = was;
-		return fail(r, "%s: naming %s in the record on its COW (nothing changed):", snap, dev);
-	}
-	l->n++;
-	if ((r = cowdev_switch(fd, cowname, l, &failed)) < 0) {
+		dm_warn(r, DM_TABLE_LOAD_CMD, cowname);
+	} else if (l->n++, (r = cowdev_switch(fd, cowname, l, &failed)) < 0) {
 		l->n--;
+		dm_warn(r, failed, cowname);
+	}
+	if (r < 0) {
+		/* Back as it was: the record without it, the device blank again for the next try. */
 		*rec = was;
 		if (rec_fd >= 0)
 			record_write(rec_fd, rec);
-		dm_warn(r, failed, cowname);
+		retire_dev(m->major, m->minor, (char *)label, sizeof label);
 		return fail(0, "%s: its COW was not grown by %s; the snapshot goes on as it was", snap, dev);
 	}
 	note("dmsnap: %s: COW grown by %s (%llu sectors more)", snap, dev, (unsigned long long)m->sectors);
@@ -115,13 +115,13 @@ static int grow_on(int fd, struct world *w, struct wrapper *wr, void *arg)
 	    read_snap_status(fd, s->name, &st) < 0 || st.state != DM_SNAP_ACTIVE)
 		return fail(0, "%s is not a live, valid snapshot: a bigger COW would not bring it back", s->name);
 	if (!cowdev_of(tab.cow_major, tab.cow_minor, cowname, sizeof cowname))
-		return fail(0, "%s: its COW is a bare device (made by hand or by an older dmsnap), which cannot grow while in use: only a COW that snap put behind its own device (%s%s) grows",
-			    s->name, s->name, COW_SUFFIX);
+		return fail(0, "%s: its COW is a bare device (made by hand?), which cannot grow in use: only a COW snap put behind its own device grows",
+			    s->name);
 	if ((r = cowdev_layout(fd, cowname, &l)) < 0)
 		return fail(r, "%s: reading the table of its COW %s:", s->name, cowname);
 	if ((rec_fd = open_record(cowname, tab.chunk, &rec)) >= 0) {
-		if (!rec.store_id && getrandom(&rec.store_id, sizeof rec.store_id, GRND_NONBLOCK) < 0)
-			rec.store_id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+		if (!rec.store_id)
+			getrandom(&rec.store_id, sizeof rec.store_id, GRND_NONBLOCK);
 		rec.member_sectors[0] = l.m[0].sectors;
 	} else if (strcmp(tab.mode, "N")) {
 		note("dmsnap: %s: its COW has no dmsnap record: it grows, but a reboot cannot reassemble it", s->name);

@@ -81,9 +81,10 @@ void record_encode(const struct cow_record *r, unsigned char *buf)
 		put32(buf + 188, r->nmembers);
 		for (uint32_t i = 0; i < r->nmembers && i < MAX_MEMBERS; i++)
 			put64(buf + MEMBERS_AT + 8 * i, r->member_sectors[i]);
-		put32(buf + MEMBERS_CRC_AT, crc32(buf, MEMBERS_CRC_AT));
 	}
 	put32(buf + CRC_AT, crc32(buf, CRC_AT));
+	if (v2)
+		put32(buf + MEMBERS_CRC_AT, crc32(buf, MEMBERS_CRC_AT));
 }
 
 int record_decode(const unsigned char *buf, struct cow_record *r)

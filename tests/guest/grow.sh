@@ -42,6 +42,9 @@ touch /tmp/watching
 watch_suspended md2 /tmp/watching &
 ok "grow while the writer runs" env DMSNAP_TRACE=1 dmsnap-faults grow md2 /dev/vdd
 cp /tmp/lib.out /tmp/grow.trace
+lacks "the record names the new member" "$(cat /tmp/grow.trace)" 'no dmsnap record'
+assert_eq "the record on the first member says snapshot" "$(cow_record /dev/vde)" snapshot
+assert_eq "and is of version 2 (members)" "$(head -c 8 /tmp/cow_record)" dmsnapR2
 rm /tmp/watching
 ok "the writer was still running during grow" running $W
 lacks "grow never suspends the origin (its ioctls)" "$(cat /tmp/grow.trace)" 'DM_DEV_SUSPEND md2$'
@@ -69,13 +72,13 @@ fails "grow of a snapshot that is not there" dmsnap grow md2 nosuch /dev/vdc
 dd if=/dev/zero of=/dev/vdb bs=1M count=1 conv=fsync 2>/dev/null
 
 # --- a COW made by the seed's steps stays bare: show and drop work, grow says why ---
-dmsetup create md2_hand --table "0 $(sectors /dev/mapper/md2_dup) snapshot $(devno /dev/mapper/md2_dup) $(devno /dev/vdc) P 32" && mknodes
+dmsetup create md2_hand --table "0 $(sectors /dev/mapper/md2_dup) snapshot /dev/mapper/md2_dup /dev/vdc P 32" && mknodes
 ok "show sees the hand-made snapshot" dmsnap show md2
 contains "both snapshots listed" "$(cat /tmp/lib.out)" 'md2_hand'
 fails "grow refuses a bare COW" dmsnap grow md2 md2_hand /dev/vdb
 contains "says why" "$(cat /tmp/lib.out)" 'bare device'
-ok "drop the hand-made one" dmsnap drop md2 md2_hand
 fails "grow with two snapshots needs a name" dmsnap grow md2 /dev/vdb
+ok "drop the hand-made one" dmsnap drop md2 md2_hand
 ok "drop the grown one" dmsnap drop md2
 assert_eq "its COW device is gone" "$(dmsetup ls | grep -c cow)" 0
 assert_eq "the appended member is retired (label gone)" "$(dd if=/dev/vdd bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)" 0
@@ -97,3 +100,28 @@ mount /dev/mapper/md2 $O && {
 	umount $O
 }
 ok "origin xfs_repair -n clean" xfs_repair -n /dev/mapper/md2
+
+# --- watch grows by spares in order: 200 MiB through a 64 MiB first COW ---
+mount /dev/mapper/md2 $O || exit 1
+rm -f $O/big
+sync
+ok "snap on vde for watch" dmsnap snap md2 /dev/vde || exit 1
+snap_sum=$(md5sum </dev/mapper/md2_snap)
+dmsnap watch --interval 1 --grow-at 50 --grow-with /dev/vdd,/dev/vdc md2 >/tmp/watch.out 2>&1 &
+WP=$!
+ok "writer of 200 MiB" writer $O/big2 200
+sync
+sleep 2
+kill $WP
+wait $WP
+grep -v '% used' /tmp/watch.out | sed 's/^/    watch: /'
+tail -n 2 /tmp/watch.out | sed 's/^/    watch: /'
+assert_eq "two spares consumed in order" "$(grep 'growing its COW' /tmp/watch.out | tr '\n' ' ')" \
+	"md2_snap: growing its COW by /dev/vdd md2_snap: growing its COW by /dev/vdc "
+assert_eq "the COW device maps vde, vdd, vdc in order" "$(dmsetup table md2_snap-cow | cut -d' ' -f4 | tr '\n' ' ')" \
+	"$(devno /dev/vde) $(devno /dev/vdd) $(devno /dev/vdc) "
+assert_eq "snapshot survived three first COWs of writes" "$(state md2_snap)" active
+assert_eq "snapshot reads as at snap time (md5)" "$(md5sum </dev/mapper/md2_snap)" "$snap_sum"
+lacks "no overflow warning while spares lasted" "$(cat /tmp/watch.out)" 'full'
+umount $O
+ok "drop" dmsnap drop md2
