@@ -511,7 +511,7 @@ int cmd_watch(int argc, char **argv)
 			char *dev = strsep(&spares, ",");
 			printf("%s: growing its COW by %s\n", grow, dev);
 			fflush(stdout);
-			grow_snapshot(fd, name, grow, dev);
+			grow_snapshot(fd, name, grow, &dev, 1);
 			continue;
 		}
 		if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)

@@ -57,7 +57,7 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 	int r;
 
 	if (l->n == MAX_MEMBERS)
-		return fail(0, "%s: its COW has %d members: it grows no further", snap, MAX_MEMBERS);
+		return fail(0, "%s: its COW has %d members already", snap, MAX_MEMBERS);
 	logical_block_of(wr->base_major, wr->base_minor, &origin.logical_block);
 	if (check_cow(&c, wr, &origin)) {
 		close_cow(&c);
@@ -66,16 +66,14 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 	*m = (struct cow_member){ c.dev.major, c.dev.minor, MEMBER_LABEL_SECTORS,
 				  (c.dev.sectors - MEMBER_LABEL_SECTORS) / chunk * chunk };
 	label_encode(rec->store_id, (uint32_t)l->n, m->sectors, label);
-	r = pwrite(c.fd, label, sizeof label, 0) == (ssize_t)sizeof label && fsync(c.fd) == 0 ? 0 : -errno;
+	r = pwrite(c.fd, label, sizeof label, 0) == (ssize_t)sizeof label && fsync(c.fd) == 0 ? 0 : -EIO;
 	close_cow(&c);
-	if (r < 0)
-		return fail(r, "%s: writing the member label on %s (nothing changed):", snap, dev);
 	/* Named before it is mapped: a reboot in between finds a member the store never used. */
 	rec->member_sectors[l->n] = m->sectors;
 	rec->nmembers = (uint32_t)l->n + 1;
-	if (rec_fd >= 0 && (r = record_write(rec_fd, rec)) < 0) {
-		dm_warn(r, DM_TABLE_LOAD_CMD, cowname);
-	} else if (l->n++, (r = cowdev_switch(fd, cowname, l, &failed)) < 0) {
+	if (r == 0 && rec_fd >= 0)
+		r = record_write(rec_fd, rec);
+	if (r == 0 && (l->n++, (r = cowdev_switch(fd, cowname, l, &failed)) < 0)) {
 		l->n--;
 		dm_warn(r, failed, cowname);
 	}
@@ -85,7 +83,7 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 		if (rec_fd >= 0)
 			record_write(rec_fd, rec);
 		retire_dev(m->major, m->minor, (char *)label, sizeof label);
-		return fail(0, "%s: its COW was not grown by %s; the snapshot goes on as it was", snap, dev);
+		return fail(r, "%s: its COW was not grown by %s; the snapshot goes on as it was:", snap, dev);
 	}
 	note("dmsnap: %s: COW grown by %s (%llu sectors more)", snap, dev, (unsigned long long)m->sectors);
 	return EXIT_OK;
@@ -133,9 +131,9 @@ static int grow_on(int fd, struct world *w, struct wrapper *wr, void *arg)
 	return r;
 }
 
-int grow_snapshot(int fd, const char *name, const char *snapname, const char *dev)
+int grow_snapshot(int fd, const char *name, const char *snapname, char **devs, int ndevs)
 {
-	struct grow_args g = { snapname, (char **)&dev, 1 };
+	struct grow_args g = { snapname, devs, ndevs };
 	int r;
 
 	if (lock_or_fail(fd))
@@ -148,24 +146,20 @@ int grow_snapshot(int fd, const char *name, const char *snapname, const char *de
 int cmd_grow(int argc, char **argv)
 {
 	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
-	struct grow_args g = { 0 };
-	int c, fd, r;
+	const char *snapname = NULL;
+	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
 		return c == 'h' ? show_help() : usage_error();
 	/* A device is a path; a snapshot's name never holds a '/'. */
 	int i = optind + 1;
 	if (argc - i > 1 && !strchr(argv[i], '/'))
-		g.snapname = argv[i++];
+		snapname = argv[i++];
 	if (argc - i < 1)
 		return usage_error();
-	g.devs = argv + i;
-	g.ndevs = argc - i;
-	if ((fd = need_control()) < 0 || lock_or_fail(fd))
+	if ((fd = need_control()) < 0)
 		return EXIT_FAIL;
-	r = on_wrapper(fd, argv[optind], grow_on, &g);
-	lock_release(fd);
-	return r;
+	return grow_snapshot(fd, argv[optind], snapname, argv + i, argc - i);
 }
 
 /* ---- reassembling a grown COW ---- */

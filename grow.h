@@ -11,8 +11,8 @@
 #include "cow.h"
 #include "cowdev.h"
 
-/* Under the lock: snapname of NAME (NULL: its only one) grown by dev. */
-int grow_snapshot(int fd, const char *name, const char *snapname, const char *dev);
+/* Under the lock: snapname of NAME (NULL: its only one) grown by each of devs in turn. */
+int grow_snapshot(int fd, const char *name, const char *snapname, char **devs, int ndevs);
 /* The members of the COW c (checked, exclusively opened c->fd) in order: itself, then those its record lists. */
 int assemble_cow(const struct cow_choice *c, const struct wrapper *wr, struct cow_layout *l);
 

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "cowdev.h"
+#include "grow.h"
 #include "device.h"
 #include "faults.h"
 #include "lock.h"
@@ -130,6 +131,8 @@ struct merge_plan {
 	struct target_line line;     /* snapshot-merge, for NAME */
 	enum cow_state was;          /* the COW's record before the merge */
 	int recorded;                /* the record says merging */
+	struct cow_layout layout;    /* a grown COW's members, reassembled (layout.n > 1) */
+	char cowname[DM_NAME_LEN];   /* and its device, once made */
 };
 
 /*
@@ -179,6 +182,27 @@ static int look_merge_cow(const struct wrapper *wr, struct merge_plan *m)
 		return fail(0, "COW %s belongs to %s, not to %s: not merging it", m->source, got, want);
 	if (rec.state == COW_DROPPING)
 		return fail(0, "COW %s held a snapshot that was dropped: nothing to merge", m->source);
+	struct cow_choice c = { .path = m->source, .origin = m->name, .dev = cow, .reattach = 1, .rec = rec };
+	return assemble_cow(&c, wr, &m->layout);
+}
+
+/* A grown COW merges through its reassembled device, made here and named in the merge's table. */
+static int stage_grown_cow(int fd, struct merge_plan *m)
+{
+	struct dm_info info;
+	enum dm_cmd failed;
+	int r;
+
+	if (m->layout.n < 2)
+		return EXIT_OK;
+	char snap[DM_NAME_LEN];
+
+	snprintf(snap, sizeof snap, "%s_snap", m->name);
+	if ((r = cowdev_create(fd, snap, &m->layout, &info, &failed)) < 0)
+		return dm_fail(r, failed, m->name);
+	cowdev_name(snap, m->cowname, sizeof m->cowname);
+	m->tab.cow_major = info.major;
+	m->tab.cow_minor = info.minor;
 	return EXIT_OK;
 }
 
@@ -337,7 +361,8 @@ static int begin_merge(int fd, struct merge_plan *m)
 	else if (!m->source)
 		r = fail(0, "%s is not merging: name the snapshot (or COW) to merge", m->name);
 	else if ((r = look_merge(fd, &w, &wr, m)) == EXIT_OK &&
-		 (r = require_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK) {
+		 (r = require_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK &&
+		 (r = stage_grown_cow(fd, m)) == EXIT_OK) {
 		struct dm_snap_table s = { .origin_major = wr.dup->info.major, .origin_minor = wr.dup->info.minor,
 					   .cow_major = m->tab.cow_major, .cow_minor = m->tab.cow_minor,
 					   .mode = "P", .chunk = m->tab.chunk };
@@ -349,6 +374,8 @@ static int begin_merge(int fd, struct merge_plan *m)
 			r = on_wrapper(fd, m->name, check_merging, NULL);
 		else if (r == EXIT_OK || m->recorded)
 			mark_cow(m->line.params, wr.sectors, m->name, m->was);
+		if (r != EXIT_OK && m->cowname[0])
+			cowdev_remove(fd, m->cowname, KEEP_STORE, m->cowname, sizeof m->cowname);
 	}
 	wrapper_free(&wr);
 	world_free(&w);

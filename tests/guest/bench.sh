@@ -238,6 +238,44 @@ freeze_cost() {
 	sync
 }
 
+# --- 1b. grow under a writer: the COW's own device switches, the origin does not -
+
+# grow_cost: rounds of (snap; the fdatasync writer's window around `dmsnap grow`;
+# drop) against the floor (a bare suspend+resume of md2) under the same writer.
+# The stall is the longest write overlapping grow's run: copy-outs wait while the
+# COW's device switches. The origin's suspensions during grow come from kprobes.
+grow_cost() {
+	local r line a b
+	writer_start Osync $ORIGIN/stall.dat
+	for r in $(seq $ROUNDS); do
+		freeze sync "$r" floor
+		WHAT="grow round $r"
+		dmsnap snap md2 /dev/vdc >/dev/null 2>&1 || { fail "$WHAT" "snap"; break; }
+		kill -CONT "$Osync"
+		sleep 0.7
+		kill -USR1 "$Osync"
+		sleep 0.3
+		trace_clear
+		timed dmsnap grow md2 /dev/vdd || { kill -STOP "$Osync"; break; }
+		sleep 0.4
+		line=$(window "$Osync" /tmp/Osync.out)
+		kill -STOP "$Osync"
+		set -- $(suspended_ms "$MD_MD2")
+		[ "$1" = - ] || sample grow.sync.origin_suspensions "$2"
+		a=$(val start "$TM")
+		b=$(awk -v a="$a" -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.6f", a + t / 1000 }')
+		sample grow.sync.stall_ms "$(awk -v a="$a" -v b="$b" \
+			'{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/Osync.dump)"
+		sample grow.sync.window_ms "$(val max_ms "$line")"
+		sample grow.sync.cmd_ms "$(val total_ms "$TM")"
+		dmsnap drop md2 >/dev/null 2>&1
+	done
+	kill -CONT "$Osync"
+	kill "$Osync"
+	wait "$Osync" 2>/dev/null
+	rm -f $ORIGIN/stall.dat
+}
+
 # --- 2. whole commands, idle ------------------------------------------------
 
 whole() {
@@ -332,7 +370,8 @@ throughput() {
 say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA extra_buf=$EXTRA_BUF churn=$CHURN"
 setup || return 0
 t0=$(cut -d' ' -f1 /proc/uptime)
-for part in freeze_cost whole churn throughput; do
+# BENCH_PARTS (set by a scenario that sources this one, bench_grow.sh) runs some parts alone.
+for part in ${BENCH_PARTS:-freeze_cost grow_cost whole churn throughput}; do
 	s=$(cut -d' ' -f1 /proc/uptime)
 	$part
 	say "note part $part took $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s"
