@@ -265,8 +265,8 @@ void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 	}
 	if (is_snapshot && (r = release_cow(dm_control(), d->live_params ? d->live_params : d->inactive_params,
 					    RETIRE_STORE, cow, sizeof cow)) < 0)
-		warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):", d->name,
-		     cow);
+		warn(r, "%s: could not remove or clear its COW %s ('dmsnap recover' removes it; the next snap on it may need --force):",
+		     d->name, cow);
 	note("dmsnap: removed %s", d->name);
 }
 

@@ -245,28 +245,21 @@ freeze_cost() {
 # The stall is the longest write overlapping grow's run: copy-outs wait while the
 # COW's device switches. The origin's suspensions during grow come from kprobes.
 grow_cost() {
-	local r line a b
+	local r
 	writer_start Osync $ORIGIN/stall.dat
 	for r in $(seq $ROUNDS); do
 		freeze sync "$r" floor
 		WHAT="grow round $r"
 		dmsnap snap md2 /dev/vdc >/dev/null 2>&1 || { fail "$WHAT" "snap"; break; }
-		kill -CONT "$Osync"
-		sleep 0.7
-		kill -USR1 "$Osync"
-		sleep 0.3
-		trace_clear
-		timed dmsnap grow md2 /dev/vdd || { kill -STOP "$Osync"; break; }
-		sleep 0.4
-		line=$(window "$Osync" /tmp/Osync.out)
-		kill -STOP "$Osync"
+		# The control: the same window with the snapshot but nothing switched (its
+		# copy-outs are a running cost, whoever grows it).
+		grow_window sleep 0.5 || break
+		sample grow.sync.control_stall_ms "$STALL"
+		grow_window dmsnap grow md2 /dev/vdd || break
 		set -- $(suspended_ms "$MD_MD2")
 		[ "$1" = - ] || sample grow.sync.origin_suspensions "$2"
-		a=$(val start "$TM")
-		b=$(awk -v a="$a" -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.6f", a + t / 1000 }')
-		sample grow.sync.stall_ms "$(awk -v a="$a" -v b="$b" \
-			'{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/Osync.dump)"
-		sample grow.sync.window_ms "$(val max_ms "$line")"
+		sample grow.sync.stall_ms "$STALL"
+		sample grow.sync.window_ms "$(val max_ms "$LINE")"
 		sample grow.sync.cmd_ms "$(val total_ms "$TM")"
 		dmsnap drop md2 >/dev/null 2>&1
 	done
@@ -274,6 +267,24 @@ grow_cost() {
 	kill "$Osync"
 	wait "$Osync" 2>/dev/null
 	rm -f $ORIGIN/stall.dat
+}
+
+# grow_window CMD...: the fdatasync writer's window around CMD; STALL is its
+# longest write overlapping CMD's run, LINE the window's stall line.
+grow_window() {
+	local a b
+	kill -CONT "$Osync"
+	sleep 0.7
+	kill -USR1 "$Osync"
+	sleep 0.3
+	trace_clear
+	timed "$@" || { kill -STOP "$Osync"; return 1; }
+	sleep 0.4
+	LINE=$(window "$Osync" /tmp/Osync.out)
+	kill -STOP "$Osync"
+	a=$(val start "$TM")
+	b=$(awk -v a="$a" -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.6f", a + t / 1000 }')
+	STALL=$(awk -v a="$a" -v b="$b" '{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/Osync.dump)
 }
 
 # --- 2. whole commands, idle ------------------------------------------------
