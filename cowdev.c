@@ -138,7 +138,9 @@ int cowdev_remove(int fd, const char *name, enum cow_fate fate, char *path, size
 	if (fate == RETIRE_UNLESS_KEPT)
 		fate = r == 0 && !holds_kept_store(name, &info) ? RETIRE_STORE : KEEP_STORE;
 	if ((listed = cowdev_layout(fd, name, &l)) < 0)
-		l.n = 0;  /* its members stay as they are, which is said */
+		l.n = 0;  /* no table (made, never loaded): nothing to retire; else its members stay, which is said */
+	if (listed == -ENODATA)
+		listed = 0;
 	/* Once more if it would not go: the error may pass. */
 	if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0 && (r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0)
 		return r;
