@@ -344,6 +344,12 @@ enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, st
 		return plan_inactive(wr, rp);
 	if (top->info.flags & DM_SUSPEND_FLAG)
 		return set_repair(rp, REPAIR_RESUME, top, "was left suspended: resumed");
+	/* A suspended COW device holds up every copy-out, so every first write to NAME. */
+	for (size_t i = 0; i < w->n; i++)
+		if (has_prefix(w->d[i].info.uuid, COW_UUID_PREFIX) &&
+		    w->d[i].info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG))
+			return set_repair(rp, REPAIR_RESUME, &w->d[i],
+					  "a COW device left in its switch (grow was stopped): resumed with its new table");
 	if (plan_snapshots(wr, rp))
 		return rp->kind;
 	for (size_t i = 0; i < w->n; i++)

@@ -460,6 +460,7 @@ static enum repair_kind kind_said(const char *what, const struct dev *d)
 		  REPAIR_SWAP_IN_ORIGIN },
 		{ "drop was stopped after the snapshots went: back to linear", REPAIR_SWAP_IN_LINEAR },
 		{ "was left suspended: resumed", REPAIR_RESUME },
+		{ "a COW device left in its switch (grow was stopped): resumed with its new table", REPAIR_RESUME },
 		{ "had no table (snap was stopped): removed", REPAIR_REMOVE },
 		{ "was handed over to the merge: removed", REPAIR_REMOVE },
 		{ "helper snapshot-origin device: removed", REPAIR_REMOVE },
