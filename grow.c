@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -19,6 +20,7 @@
 #include "grow.h"
 #include "lock.h"
 #include "probe.h"
+#include "window.h"
 
 struct grow_args {
 	const char *snapname;
@@ -73,9 +75,17 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 	rec->nmembers = (uint32_t)l->n + 1;
 	if (r == 0 && rec_fd >= 0)
 		r = record_write(rec_fd, rec);
-	if (r == 0 && (l->n++, (r = cowdev_switch(fd, cowname, l, &failed)) < 0)) {
-		l->n--;
-		dm_warn(r, failed, cowname);
+	if (r == 0) {
+		/* Signals wait: stopped in the switch, the COW would hold up every copy-out. */
+		sigset_t saved;
+		open_window(&saved);
+		l->n++;
+		r = cowdev_switch(fd, cowname, l, &failed);
+		close_window(&saved);
+		if (r < 0) {
+			l->n--;
+			dm_warn(r, failed, cowname);
+		}
 	}
 	if (r < 0) {
 		/* Back as it was: the record without it, the device blank again for the next try. */
