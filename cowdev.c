@@ -65,6 +65,20 @@ int cowdev_of(uint32_t major, uint32_t minor, char *name, size_t size)
 	return read_line_file(path, name, size);
 }
 
+void cow_path(uint32_t major, uint32_t minor, char *buf, size_t size)
+{
+	static struct cow_layout l;
+	char name[DM_NAME_LEN];
+
+	if (!cowdev_of(major, minor, name, sizeof name) || cowdev_layout(dm_control(), name, &l) < 0) {
+		devno_path(major, minor, buf, size);
+		return;
+	}
+	int n = devno_path(l.m[0].major, l.m[0].minor, buf, size);
+	if (l.n > 1 && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "+%zu", l.n - 1);
+}
+
 int cowdev_layout(int fd, const char *name, struct cow_layout *l)
 {
 	struct dm_reply rep;

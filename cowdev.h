@@ -35,6 +35,8 @@ int cowdev_create(int fd, const char *snapname, const struct cow_layout *l, stru
 		  enum dm_cmd *failed);
 /* 1 when major:minor is a COW's device (its name in name), else 0. */
 int cowdev_of(uint32_t major, uint32_t minor, char *name, size_t size);
+/* The COW a user knows: its first member ("+N" when grown by N more), or the device itself when bare. */
+void cow_path(uint32_t major, uint32_t minor, char *buf, size_t size);
 /* The members its live table maps. */
 int cowdev_layout(int fd, const char *name, struct cow_layout *l);
 /* The longer table loaded and swapped in: that device alone is suspended, with no filesystem to freeze. */

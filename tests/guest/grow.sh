@@ -55,6 +55,7 @@ sync
 after=$(total md2_snap)
 ok "show reports the larger total ($before -> $after)" test "$after" -gt $((before + 400000))
 assert_eq "snapshot still valid after the writer" "$(state md2_snap)" active
+contains "show names the first device and how many more" "$(dmsnap show -p md2)" 'cow=/dev/vde+1 ' 
 assert_eq "snapshot device reads as at snap time (md5)" "$(md5sum </dev/mapper/md2_snap)" "$snap_sum"
 mount -o ro,nouuid /dev/mapper/md2_snap $S && {
 	assert_eq "snapshot files as at snap time" "$(checksum_tree $S)" "$sums"
