@@ -185,13 +185,13 @@ int assemble_cow(const struct cow_choice *c, const struct wrapper *wr, struct co
 	if (!c->reattach || rec->nmembers <= 1)
 		return EXIT_OK;
 	if (rec->member_sectors[0] > c->dev.sectors)
-		return fail(0, "COW %s is smaller than when its snapshot was taken: not reattaching", c->path);
+		return fail(0, "COW %s is smaller than when its snapshot was taken: not using it", c->path);
 	l->m[0].sectors = rec->member_sectors[0];
 	for (uint32_t i = 1; i < rec->nmembers; i++, l->n++) {
 		struct cow_choice m = { .path = path, .origin = c->origin, .fd = -1 };
 		if ((r = find_member(rec->store_id, i, rec->member_sectors[i], path, sizeof path)) < 0)
-			return fail(0, r == -ENOTUNIQ ? "COW %s: member %u of its %u is on both %s: not reattaching"
-				    : "COW %s: member %u of its %u is on no block device here%.0s (a disk missing?): not reattaching",
+			return fail(0, r == -ENOTUNIQ ? "COW %s: member %u of its %u is on both %s: not using it"
+				    : "COW %s: member %u of its %u is on no block device here%.0s (a disk missing?): not using it",
 				    c->path, i + 1, rec->nmembers, path);
 		r = check_member(&m, wr);
 		close_cow(&m);

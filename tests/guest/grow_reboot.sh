@@ -59,7 +59,7 @@ boot2() {
 boot3() {
 	restore_files $KEEP
 	contains "the hook says which member is missing" "$(dmesg)" \
-		'dmsnap-boot: md2: snapshot on /dev/vde not reattached: COW /dev/vde: member 3 of its 3 is on no block device'
+		'dmsnap-boot: md2: snapshot on /dev/vde not reattached: COW /dev/vde: member 3 of its 3 is on no block device here (a disk missing?): not using it'
 	assert_eq "md2 booted wrapped, linear" "$(dmsetup table md2 | cut -d' ' -f3)" linear
 	assert_eq "no snapshot" "$(dmsnap show -p md2 2>&1)" ""
 	assert_eq "no COW device left" "$(dmsetup ls | grep -c cow)" 0
