@@ -265,7 +265,7 @@ void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 	}
 	if (is_snapshot && (r = release_cow(dm_control(), d->live_params ? d->live_params : d->inactive_params,
 					    RETIRE_STORE, cow, sizeof cow)) < 0)
-		warn(r, "%s: could not remove or clear its COW %s ('dmsnap recover' removes it; the next snap on it may need --force):",
+		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     d->name, cow);
 	note("dmsnap: removed %s", d->name);
 }

@@ -144,23 +144,24 @@ int cowdev_remove(int fd, const char *name, enum cow_fate fate, char *path, size
 {
 	struct cow_layout l;
 	struct dm_info info;
-	int r, listed;
+	int r, met;
 
 	snprintf(path, size, "%s", name);
 	if ((r = dm_get_info(fd, name, &info)) == -ENXIO || (r == 0 && info.open_count))
 		return 0;  /* gone, or still a store: a merge's, or a snapshot's not gone */
+	met = r;  /* an error overcome is still said */
 	if (fate == RETIRE_UNLESS_KEPT)
 		fate = r == 0 && !holds_kept_store(name, &info) ? RETIRE_STORE : KEEP_STORE;
-	if ((listed = cowdev_layout(fd, name, &l)) < 0)
-		l.n = 0;  /* no table (made, never loaded): nothing to retire; else its members stay, which is said */
-	if (listed == -ENODATA)
-		listed = 0;
+	/* No table (made, never loaded): nothing to retire; else its members stay, which is said. */
+	if ((r = cowdev_layout(fd, name, &l)) < 0)
+		l.n = 0, met = met ? met : r == -ENODATA ? 0 : r;
 	/* Once more if it would not go: the error may pass. */
-	if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0 && (r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0)
+	if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0 &&
+	    (met = met ? met : r, r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0)
 		return r;
 	for (size_t i = 0; fate == RETIRE_STORE && i < l.n && r == 0; i++)
 		r = retire_dev(l.m[i].major, l.m[i].minor, path, size);
-	return fate == RETIRE_STORE && r == 0 ? listed : r;
+	return r < 0 ? r : met;
 }
 
 int release_cow(int fd, const char *params, enum cow_fate fate, char *path, size_t size)

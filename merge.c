@@ -296,7 +296,7 @@ static int finish_merging(int fd, struct world *w, struct wrapper *wr, void *arg
 	(void)w, (void)arg;
 	if (wr->mode == MODE_MERGE && (r = restore_linear(fd, wr)) == EXIT_OK &&
 	    (retired = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
-		warn(retired, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		warn(retired, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     name, cow);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
@@ -460,7 +460,7 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 		break;
 	case REPAIR_REMOVE_COW:
 		if ((r = cowdev_remove(fd, name, RETIRE_UNLESS_KEPT, cow, sizeof cow)) < 0) {
-			warn(r, "%s: could not remove or clear it (%s):", name, cow);
+			warn(r, "%s: removing it met an error:", name);
 			return -1;
 		}
 		break;
@@ -473,7 +473,7 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 		/* A snapshot's COW device goes with it (unless a merge holds it); a new store is retired. */
 		if ((r = release_cow(fd, rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params,
 				     rp->kind == REPAIR_REMOVE ? KEEP_STORE : RETIRE_STORE, cow, sizeof cow)) < 0)
-			warn(r, "%s: could not remove or clear its COW %s (the next snap on it needs --force):",
+			warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 			     name, cow);
 		break;
 	case REPAIR_TO_LINEAR:
@@ -481,7 +481,7 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 			return -1;
 		/* A finished merge's store is done with: the next snap takes the COW as blank. */
 		if (wr->mode == MODE_MERGE && (r = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
-			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+			warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 			     name, cow);
 		break;
 	}

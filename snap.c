@@ -95,8 +95,8 @@ static void undo_cow(int fd, const struct snap_plan *p)
 	int r = release_cow(fd, p->snap_line.params, p->cow.reattach ? KEEP_STORE : RETIRE_STORE, cow, sizeof cow);
 
 	if (r < 0)
-		warn(r, "%s: could not remove or clear its COW %s (the next snap on it needs --force; 'dmsnap recover %s'):",
-		     p->snapname, cow, p->name);
+		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
+		     p->snapname, cow);
 }
 
 static void undo_snap(int fd, const struct snap_plan *p)
