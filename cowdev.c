@@ -15,9 +15,11 @@
 #include "targets.h"
 #include "util.h"
 
+/* The uuid must fit too: it is what marks the device as a COW's. */
 int cowdev_name(const char *snapname, char *buf, size_t size)
 {
-	return (size_t)snprintf(buf, size, "%s%s", snapname, COW_SUFFIX) >= size || strlen(buf) >= DM_NAME_LEN
+	return (size_t)snprintf(buf, size, "%s%s", snapname, COW_SUFFIX) >= size || strlen(buf) >= DM_NAME_LEN ||
+			       strlen(COW_UUID_PREFIX) + strlen(snapname) >= DM_UUID_LEN
 		       ? -ENAMETOOLONG : 0;
 }
 

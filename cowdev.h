@@ -28,7 +28,7 @@ struct cow_layout {
 	struct cow_member m[MAX_MEMBERS];
 };
 
-/* SNAPNAME-cow; -ENAMETOOLONG when it would not fit a device name. */
+/* SNAPNAME-cow; -ENAMETOOLONG when it (or its uuid) would not fit. */
 int cowdev_name(const char *snapname, char *buf, size_t size);
 /* The COW's device made over the members in order, resumed; *failed names the ioctl that failed. */
 int cowdev_create(int fd, const char *snapname, const struct cow_layout *l, struct dm_info *info,
