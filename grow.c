@@ -131,6 +131,16 @@ static int grow_on(int fd, struct world *w, struct wrapper *wr, void *arg)
 		if (!rec.store_id)
 			getrandom(&rec.store_id, sizeof rec.store_id, GRND_NONBLOCK);
 		rec.member_sectors[0] = l.m[0].sectors;
+		/* Named but never mapped (a grow cut short): its label goes, or a reboot would find two of that index. */
+		for (uint32_t i = (uint32_t)l.n; i < rec.nmembers; i++) {
+			char path[256];
+			int lfd = find_member(rec.store_id, i, rec.member_sectors[i], path, sizeof path) ? -1
+				  : open_exclusive(path, O_RDWR);
+			if (lfd >= 0) {
+				zero_range(lfd, 0, RECORD_BYTES);
+				close(lfd);
+			}
+		}
 	} else if (strcmp(tab.mode, "N")) {
 		note("dmsnap: %s: its COW has no dmsnap record: it grows, but a reboot cannot reassemble it", s->name);
 	}

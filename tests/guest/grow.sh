@@ -72,8 +72,19 @@ unchanged "grow by a member already in use" dmsnap grow md2 /dev/vdd
 fails "grow of a snapshot that is not there" dmsnap grow md2 nosuch /dev/vdc
 dd if=/dev/zero of=/dev/vdb bs=1M count=1 conv=fsync 2>/dev/null
 
+# --- a grow killed after naming its member, before mapping it: the next grow forgets it ---
+DMSNAP_FAIL=DM_TABLE_LOAD#1:kill dmsnap-faults grow md2 /dev/vdb >/dev/null 2>&1
+assert_eq "the cut grow left its label on vdb" "$(dd if=/dev/vdb bs=8 count=1 iflag=direct 2>/dev/null)" dmsnapM1
+ok "recover after the cut grow" dmsnap recover md2
+ok "the next grow (by vdc)" dmsnap grow md2 /dev/vdc
+assert_eq "vdb's stale label is gone" "$(dd if=/dev/vdb bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)" 0
+assert_eq "the COW maps vde, vdd, vdc" "$(dmsetup table md2_snap-cow | cut -d' ' -f4 | tr '\n' ' ')" \
+	"$(devno /dev/vde) $(devno /dev/vdd) $(devno /dev/vdc) "
+assert_eq "and the record names three members" "$(cow_record /dev/vde; od -An -tu4 -j188 -N4 /tmp/cow_record | tr -d ' ')" "snapshot
+3"
+
 # --- a COW made by the seed's steps stays bare: show and drop work, grow says why ---
-dmsetup create md2_hand --table "0 $(sectors /dev/mapper/md2_dup) snapshot /dev/mapper/md2_dup /dev/vdc P 32" && mknodes
+dmsetup create md2_hand --table "0 $(sectors /dev/mapper/md2_dup) snapshot /dev/mapper/md2_dup /dev/vdb P 32" && mknodes
 ok "show sees the hand-made snapshot" dmsnap show md2
 contains "both snapshots listed" "$(cat /tmp/lib.out)" 'md2_hand'
 fails "grow refuses a bare COW" dmsnap grow md2 md2_hand /dev/vdb
@@ -82,7 +93,7 @@ fails "grow with two snapshots needs a name" dmsnap grow md2 /dev/vdb
 ok "drop the hand-made one" dmsnap drop md2 md2_hand
 ok "drop the grown one" dmsnap drop md2
 assert_eq "its COW device is gone" "$(dmsetup ls | grep -c cow)" 0
-assert_eq "the appended member is retired (label gone)" "$(dd if=/dev/vdd bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)" 0
+assert_eq "the appended members are retired (labels gone)" "$(dd if=/dev/vdd bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)$(dd if=/dev/vdc bs=4096 count=1 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)" 00
 ok "a later snap takes the old member without --force" dmsnap snap md2 /dev/vdd
 ok "and drops it" dmsnap drop md2
 
