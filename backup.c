@@ -26,6 +26,7 @@
 
 #include "backup.h"
 #include "cli.h"
+#include "grow.h"
 #include "device.h"
 #include "lock.h"
 #include "snap.h"
@@ -447,7 +448,8 @@ static struct usage_watch *watch_of(struct watched **list, size_t *n, const char
  * EXIT_INVALID when one is invalid or unprotected, EXIT_FAIL when a status
  * cannot be read or stdout cannot be written: a watch that cannot see must not go on quietly.
  */
-static int watch_round(const struct wrapper *wr, struct watched **list, size_t *n, unsigned warn_at)
+static int watch_round(const struct wrapper *wr, struct watched **list, size_t *n, unsigned warn_at,
+		       unsigned grow_at, char *grow)
 {
 	struct dm_snap_status st;
 	int r = EXIT_OK;
@@ -476,7 +478,10 @@ static int watch_round(const struct wrapper *wr, struct watched **list, size_t *
 			       (unsigned long long)st.used, (unsigned long long)st.total);
 		else
 			printf("%s: %s\n", d->name, st.state == DM_SNAP_INVALID ? "INVALID" : "not active");
-		check_usage(d->name, &st, u);
+		if (grow_at && st.state == DM_SNAP_ACTIVE && pm >= grow_at * 10)
+			snprintf(grow, DM_NAME_LEN, "%s", d->name);  /* grown, not warned of, while spares last */
+		else
+			check_usage(d->name, &st, u);
 		if (u->invalid)
 			r = EXIT_INVALID;
 	}
@@ -500,8 +505,10 @@ int cmd_watch(int argc, char **argv)
 {
 	static const struct option list[] = {
 		{ "warn", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
-		{ "interval", required_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' }, { 0 } };
-	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5;
+		{ "interval", required_argument, NULL, 'i' }, { "grow-with", required_argument, NULL, 'g' },
+		{ "grow-at", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5, grow_at = 80;
+	char *spares = NULL;
 	int once = 0, c, fd, r = EXIT_OK;
 	struct watched *watched = NULL;
 	size_t nwatched = 0;
@@ -521,6 +528,13 @@ int cmd_watch(int argc, char **argv)
 			}
 			break;
 		case 'o': once = 1; break;
+		case 'g': spares = optarg; break;
+		case 'a':
+			if (parse_watch_number(optarg, 99, &grow_at)) {
+				errf("dmsnap: watch: --grow-at takes a percentage from 1 to 99\n");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h': return show_help();
 		default: return usage_error();
 		}
@@ -536,7 +550,7 @@ int cmd_watch(int argc, char **argv)
 	for (size_t k = 0; !got_signal && r == EXIT_OK; k++) {
 		struct world w;
 		struct wrapper wr;
-		char wait_name[DM_NAME_LEN];
+		char wait_name[DM_NAME_LEN], grow[DM_NAME_LEN] = "";
 		uint32_t event_nr;
 
 		int locked = read_lock(fd);
@@ -549,7 +563,7 @@ int cmd_watch(int argc, char **argv)
 			world_free(&w);
 			break;
 		}
-		r = watch_round(&wr, &watched, &nwatched, warn_at);
+		r = watch_round(&wr, &watched, &nwatched, warn_at, spares && *spares ? grow_at : 0, grow);
 		const struct dev *on = wr.nsnaps ? wr.snaps[k % wr.nsnaps] : wr.top;
 		snprintf(wait_name, sizeof wait_name, "%s", on->name);
 		event_nr = on->info.event_nr;
@@ -557,7 +571,15 @@ int cmd_watch(int argc, char **argv)
 		world_free(&w);
 		if (r || once)
 			break;
-		else if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
+		if (grow[0]) {
+			/* One spare at a time, in the order given; one that fails is passed over. */
+			char *dev = strsep(&spares, ",");
+			printf("%s: growing its COW by %s\n", grow, dev);
+			fflush(stdout);
+			grow_snapshot(fd, name, grow, &dev, 1);
+			continue;
+		}
+		if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
 			r = dm_fail(r, DM_DEV_WAIT_CMD, wait_name);
 	}
 	free(watched);

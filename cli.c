@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cowdev.h"
 #include "device.h"
 #include "probe.h"
 #include "faults.h"
@@ -262,9 +263,10 @@ void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 		(*failed)++;
 		return;
 	}
-	if (is_snapshot && (r = retire_cow(d->live_params ? d->live_params : d->inactive_params, cow, sizeof cow)) < 0)
-		warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):", d->name,
-		     cow);
+	if (is_snapshot && (r = release_cow(dm_control(), d->live_params ? d->live_params : d->inactive_params,
+					    RETIRE_STORE, cow, sizeof cow)) < 0)
+		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
+		     d->name, cow);
 	note("dmsnap: removed %s", d->name);
 }
 

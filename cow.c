@@ -105,7 +105,7 @@ static int check_cow_place(const struct cow_choice *c, const struct world *w, co
 		if (stacked_on(c->dev.major, c->dev.minor, wr->snaps[i]->info.major, wr->snaps[i]->info.minor))
 			return fail(0, "COW %s is the snapshot %s: snapshots of snapshots do not work", c->path,
 				    wr->snaps[i]->name);
-	return check_other_origins(c, w, wr);
+	return w ? check_other_origins(c, w, wr) : EXIT_OK;
 }
 
 /* What sysfs and /proc say still uses the COW: no --force overrides these. */
@@ -159,6 +159,9 @@ static int check_cow_content(struct cow_choice *c, const struct cow_header *h)
 
 	struct cow_record rec;
 	int has_rec = h->valid && record_read(c->fd, h->chunk, &rec) == 0;
+
+	if (has_rec)
+		c->rec = rec;
 
 	c->sig = sig;
 	if (c->reattach) {
@@ -228,6 +231,12 @@ static int open_cow(struct cow_choice *c)
 	return EXIT_OK;
 }
 
+int check_member(struct cow_choice *c, const struct world *w, const struct wrapper *wr)
+{
+	/* Again on the device opened, which is the one used. */
+	return open_cow(c) || check_cow_place(c, w, wr) || check_cow_users(c) ? EXIT_FAIL : EXIT_OK;
+}
+
 /* The COW must be a spare block device that nothing else uses, big enough, and (unless --force) blank. */
 int check_cow(struct cow_choice *c, const struct world *w, const struct wrapper *wr, const struct blockdev *origin)
 {
@@ -243,8 +252,7 @@ int check_cow(struct cow_choice *c, const struct world *w, const struct wrapper 
 		if (check_cow_place(c, w, wr))
 			return EXIT_FAIL;
 	}
-	/* Then again on the device opened, which is the one used. */
-	if (open_cow(c) || check_cow_place(c, w, wr) || check_cow_users(c))
+	if (check_member(c, w, wr))
 		return EXIT_FAIL;
 	if ((r = read_cow_header(c->fd, &h)) < 0)
 		return fail(r, "read COW %s:", c->path);

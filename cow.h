@@ -24,6 +24,7 @@ struct cow_choice {
 	uint64_t chunk;          /* sectors; 0 until chosen */
 	int force, reattach, transient;
 	struct cow_record origin_id;  /* what the record must say of NAME */
+	struct cow_record rec;        /* what the record on it says (reattach), rec.nmembers 0: none */
 };
 
 /*
@@ -34,6 +35,12 @@ struct cow_choice {
 int check_cow(struct cow_choice *c, const struct world *w, const struct wrapper *wr, const struct blockdev *origin);
 /* major:minor is wr's origin, its duplicate or its device, or lies on one of them. */
 int lies_on_origin(uint32_t major, uint32_t minor, const struct wrapper *wr);
+/*
+ * A device to be part of the COW: opened exclusively (c->fd), not on the
+ * origin (nor on another of w's; NULL: not looked at, where no --force can
+ * override a device holding data), unused.
+ */
+int check_member(struct cow_choice *c, const struct world *w, const struct wrapper *wr);
 /* Right before the header is zeroed: the COW still holds what the check saw. */
 int recheck_cow(const struct cow_choice *c);
 /* The checked COW opened again through its descriptor, without the exclusive claim the kernel is about to take. */

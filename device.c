@@ -262,25 +262,31 @@ int zero_range(int fd, uint64_t off, uint64_t bytes)
  * then takes the device as blank, and no old header can be reloaded.  Written
  * through the descriptor whose device number was checked against the table.
  */
-int retire_cow(const char *params, char *path, size_t size)
+int retire_dev(uint32_t major, uint32_t minor, char *path, size_t size)
 {
-	struct dm_snap_table t;
 	struct blockdev bd;
 	int fd, r;
 
-	snprintf(path, size, "?");
-	if (!params || dm_parse_snap_table(params, &t) < 0)
-		return 0;  /* not a snapshot line: no COW to retire */
-	devno_path(t.cow_major, t.cow_minor, path, size);
+	devno_path(major, minor, path, size);
 	if ((fd = open_exclusive(path, O_RDWR)) < 0)
 		return fd;
-	if ((r = probe_fd(fd, &bd)) == 0 && (bd.major != t.cow_major || bd.minor != t.cow_minor))
+	if ((r = probe_fd(fd, &bd)) == 0 && (bd.major != major || bd.minor != minor))
 		r = -ENODEV;
 	uint64_t bytes = bd.sectors << DM_SECTOR_SHIFT, span = bytes < BLANK_SPAN ? bytes : BLANK_SPAN;
 	if (r == 0 && (r = zero_range(fd, 0, span)) == 0)
 		r = zero_range(fd, bytes - span, span);
 	close(fd);
 	return r;
+}
+
+int retire_cow(const char *params, char *path, size_t size)
+{
+	struct dm_snap_table t;
+
+	snprintf(path, size, "?");
+	if (!params || dm_parse_snap_table(params, &t) < 0)
+		return 0;  /* not a snapshot line: no COW to retire */
+	return retire_dev(t.cow_major, t.cow_minor, path, size);
 }
 
 int mark_cow(const char *params, uint64_t sectors, const char *origin, enum cow_state state)

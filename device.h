@@ -50,6 +50,8 @@ int target_ready(int fd, const char *type, const char *module);
 int zero_range(int fd, uint64_t off, uint64_t bytes);
 /* The COW of a snapshot that is gone (its snapshot table line): header zeroed, so the next snap takes it. */
 int retire_cow(const char *params, char *path, size_t size);
+/* The same for one device (a COW's member), written through a descriptor checked to be major:minor. */
+int retire_dev(uint32_t major, uint32_t minor, char *path, size_t size);
 
 /*
  * Sets the record's state on the COW a live snapshot (or snapshot-merge)

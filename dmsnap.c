@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "dmsetup.h"
 #include "faults.h"
+#include "grow.h"
 #include "merge.h"
 #include "show.h"
 #include "snap.h"
@@ -30,9 +31,10 @@ static const struct command commands[] = {
 	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW..." },
 	{ "show", cmd_show, "show [-p] [NAME]" },
 	{ "drop", cmd_drop, "drop NAME [SNAPNAME]" },
+	{ "grow", cmd_grow, "grow NAME [SNAPNAME] DEV..." },
 	{ "unwrap", cmd_unwrap, "unwrap NAME" },
 	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]" },
-	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] NAME" },
+	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME" },
 	{ "merge", cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
 	{ "recover", cmd_recover, "recover [NAME]" },
 	{ "create", cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },

@@ -22,6 +22,8 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cowdev.h"
+#include "grow.h"
 #include "device.h"
 #include "faults.h"
 #include "lock.h"
@@ -129,6 +131,8 @@ struct merge_plan {
 	struct target_line line;     /* snapshot-merge, for NAME */
 	enum cow_state was;          /* the COW's record before the merge */
 	int recorded;                /* the record says merging */
+	struct cow_layout layout;    /* a grown COW's members, reassembled (layout.n > 1) */
+	char cowname[DM_NAME_LEN];   /* and its device, once made */
 };
 
 /*
@@ -178,6 +182,27 @@ static int look_merge_cow(const struct wrapper *wr, struct merge_plan *m)
 		return fail(0, "COW %s belongs to %s, not to %s: not merging it", m->source, got, want);
 	if (rec.state == COW_DROPPING)
 		return fail(0, "COW %s held a snapshot that was dropped: nothing to merge", m->source);
+	struct cow_choice c = { .path = m->source, .origin = m->name, .dev = cow, .reattach = 1, .rec = rec };
+	return assemble_cow(&c, wr, &m->layout);
+}
+
+/* A grown COW merges through its reassembled device, made here and named in the merge's table. */
+static int stage_grown_cow(int fd, struct merge_plan *m)
+{
+	struct dm_info info;
+	enum dm_cmd failed;
+	int r;
+
+	if (m->layout.n < 2)
+		return EXIT_OK;
+	char snap[DM_NAME_LEN];
+
+	snprintf(snap, sizeof snap, "%s_snap", m->name);
+	if ((r = cowdev_create(fd, snap, &m->layout, &info, &failed)) < 0)
+		return dm_fail(r, failed, m->name);
+	cowdev_name(snap, m->cowname, sizeof m->cowname);
+	m->tab.cow_major = info.major;
+	m->tab.cow_minor = info.minor;
 	return EXIT_OK;
 }
 
@@ -270,8 +295,8 @@ static int finish_merging(int fd, struct world *w, struct wrapper *wr, void *arg
 
 	(void)w, (void)arg;
 	if (wr->mode == MODE_MERGE && (r = restore_linear(fd, wr)) == EXIT_OK &&
-	    (retired = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
-		warn(retired, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+	    (retired = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
+		warn(retired, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     name, cow);
 	if (r == EXIT_OK)
 		note("dmsnap: %s: merge complete; %s is linear again", name, name);
@@ -336,7 +361,8 @@ static int begin_merge(int fd, struct merge_plan *m)
 	else if (!m->source)
 		r = fail(0, "%s is not merging: name the snapshot (or COW) to merge", m->name);
 	else if ((r = look_merge(fd, &w, &wr, m)) == EXIT_OK &&
-		 (r = require_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK) {
+		 (r = require_target(fd, "snapshot-merge", "dm-snapshot")) == EXIT_OK &&
+		 (r = stage_grown_cow(fd, m)) == EXIT_OK) {
 		struct dm_snap_table s = { .origin_major = wr.dup->info.major, .origin_minor = wr.dup->info.minor,
 					   .cow_major = m->tab.cow_major, .cow_minor = m->tab.cow_minor,
 					   .mode = "P", .chunk = m->tab.chunk };
@@ -348,6 +374,8 @@ static int begin_merge(int fd, struct merge_plan *m)
 			r = on_wrapper(fd, m->name, check_merging, NULL);
 		else if (r == EXIT_OK || m->recorded)
 			mark_cow(m->line.params, wr.sectors, m->name, m->was);
+		if (r != EXIT_OK && m->cowname[0])
+			cowdev_remove(fd, m->cowname, KEEP_STORE, m->cowname, sizeof m->cowname);
 	}
 	wrapper_free(&wr);
 	world_free(&w);
@@ -430,24 +458,30 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 			return -1;
 		}
 		break;
+	case REPAIR_REMOVE_COW:
+		if ((r = cowdev_remove(fd, name, RETIRE_UNLESS_KEPT, cow, sizeof cow)) < 0) {
+			warn(r, "%s: removing it met an error:", name);
+			return -1;
+		}
+		break;
 	case REPAIR_REMOVE:
 	case REPAIR_REMOVE_RETIRE:
 		if ((r = remove_device(fd, name, REMOVE_TRIES, 0)) < 0) {
 			dm_warn(r, DM_DEV_REMOVE_CMD, name);
 			return -1;
 		}
-		if (rp->kind == REPAIR_REMOVE_RETIRE &&
-		    (r = retire_cow(rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params, cow,
-				    sizeof cow)) < 0)
-			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		/* A snapshot's COW device goes with it (unless a merge holds it); a new store is retired. */
+		if ((r = release_cow(fd, rp->dev->live_params ? rp->dev->live_params : rp->dev->inactive_params,
+				     rp->kind == REPAIR_REMOVE ? KEEP_STORE : RETIRE_STORE, cow, sizeof cow)) < 0)
+			warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 			     name, cow);
 		break;
 	case REPAIR_TO_LINEAR:
 		if (restore_linear(fd, wr))
 			return -1;
 		/* A finished merge's store is done with: the next snap takes the COW as blank. */
-		if (wr->mode == MODE_MERGE && (r = retire_cow(wr->top->live_params, cow, sizeof cow)) < 0)
-			warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
+		if (wr->mode == MODE_MERGE && (r = release_cow(fd, wr->top->live_params, RETIRE_STORE, cow, sizeof cow)) < 0)
+			warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 			     name, cow);
 		break;
 	}

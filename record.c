@@ -55,34 +55,83 @@ static uint32_t crc32(const unsigned char *p, size_t n)
 	return ~c;
 }
 
+/*
+ * Version 2 ("dmsnapR2", a COW of several members) is version 1 with the
+ * store's id at 176, then the member count at 188, each member's sectors
+ * from 192 and a second CRC of all before it at MEMBERS_CRC_AT.
+ */
+#define MAGIC2 "dmsnapR2"
+#define MEMBERS_AT 192
+#define MEMBERS_CRC_AT (MEMBERS_AT + 8 * MAX_MEMBERS)
+
 void record_encode(const struct cow_record *r, unsigned char *buf)
 {
+	int v2 = r->nmembers > 1 || r->store_id;
+
 	memset(buf, 0, RECORD_BYTES);
-	memcpy(buf, MAGIC, 8);
+	memcpy(buf, v2 ? MAGIC2 : MAGIC, 8);
 	put32(buf + 8, (uint32_t)r->state);
 	put32(buf + 12, r->chunk);
 	put64(buf + 16, r->origin_sectors);
 	put32(buf + 24, (uint32_t)r->has_uuid);
 	memcpy(buf + 32, r->fs_uuid, 16);
 	memcpy(buf + 48, r->origin, strnlen(r->origin, DM_NAME_LEN - 1));
+	if (v2) {
+		put64(buf + 176, r->store_id);
+		put32(buf + 188, r->nmembers);
+		for (uint32_t i = 0; i < r->nmembers && i < MAX_MEMBERS; i++)
+			put64(buf + MEMBERS_AT + 8 * i, r->member_sectors[i]);
+	}
 	put32(buf + CRC_AT, crc32(buf, CRC_AT));
+	if (v2)
+		put32(buf + MEMBERS_CRC_AT, crc32(buf, MEMBERS_CRC_AT));
 }
 
 int record_decode(const unsigned char *buf, struct cow_record *r)
 {
+	int v2 = !memcmp(buf, MAGIC2, 8);
+
 	memset(r, 0, sizeof *r);
-	if (memcmp(buf, MAGIC, 8))
+	if (memcmp(buf, MAGIC, 8) && !v2)
 		return -ENOENT;
-	if (get32(buf + CRC_AT) != crc32(buf, CRC_AT))
+	if (get32(buf + CRC_AT) != crc32(buf, CRC_AT) ||
+	    (v2 && get32(buf + MEMBERS_CRC_AT) != crc32(buf, MEMBERS_CRC_AT)))
 		return -EBADMSG;
 	r->state = (enum cow_state)get32(buf + 8);
-	if (r->state < COW_SNAPSHOT || r->state > COW_DROPPING)
+	r->nmembers = v2 ? get32(buf + 188) : 1;
+	if (r->state < COW_SNAPSHOT || r->state > COW_DROPPING || !r->nmembers || r->nmembers > MAX_MEMBERS)
 		return -EBADMSG;
 	r->chunk = get32(buf + 12);
 	r->origin_sectors = get64(buf + 16);
 	r->has_uuid = get32(buf + 24) != 0;
 	memcpy(r->fs_uuid, buf + 32, 16);
 	memcpy(r->origin, buf + 48, DM_NAME_LEN - 1);
+	r->store_id = v2 ? get64(buf + 176) : 0;
+	for (uint32_t i = 0; v2 && i < r->nmembers; i++)
+		r->member_sectors[i] = get64(buf + MEMBERS_AT + 8 * i);
+	return 0;
+}
+
+/* A member's label: "dmsnapM1", store id, index, sectors mapped, CRC-32 of the 28 bytes before it. */
+#define LABEL_MAGIC "dmsnapM1"
+
+void label_encode(uint64_t id, uint32_t index, uint64_t sectors, unsigned char *buf)
+{
+	memset(buf, 0, RECORD_BYTES);
+	memcpy(buf, LABEL_MAGIC, 8);
+	put64(buf + 8, id);
+	put32(buf + 16, index);
+	put64(buf + 20, sectors);
+	put32(buf + 28, crc32(buf, 28));
+}
+
+int label_decode(const unsigned char *buf, uint64_t *id, uint32_t *index, uint64_t *sectors)
+{
+	if (memcmp(buf, LABEL_MAGIC, 8) || get32(buf + 28) != crc32(buf, 28))
+		return -ENOENT;
+	*id = get64(buf + 8);
+	*index = get32(buf + 16);
+	*sectors = get64(buf + 20);
 	return 0;
 }
 

@@ -23,6 +23,14 @@
 #define RECORD_BYTES  4096   /* written whole: one page, never the header's */
 #define RECORD_MIN_CHUNK (2 * RECORD_OFFSET >> DM_SECTOR_SHIFT)
 
+/*
+ * A COW grown past its first device spans members; each appended member
+ * starts with a label (MEMBER_LABEL_SECTORS, not mapped) naming its store
+ * and place, so that a boot finds it however the disks were renumbered.
+ */
+#define MAX_MEMBERS 64
+#define MEMBER_LABEL_SECTORS 8
+
 enum cow_state {
 	COW_SNAPSHOT = 1,  /* a snapshot's store: reattach it */
 	COW_MERGING = 2,   /* being merged into its origin: continue the merge */
@@ -36,6 +44,9 @@ struct cow_record {
 	int has_uuid;
 	unsigned char fs_uuid[16];   /* the origin's filesystem UUID */
 	char origin[DM_NAME_LEN];    /* the wrapper's name, for messages */
+	uint64_t store_id;           /* names the store on its members' labels; 0 none yet */
+	uint32_t nmembers;           /* devices the COW spans, in order (a record of version 1: one) */
+	uint64_t member_sectors[MAX_MEMBERS];  /* what each maps into the COW */
 };
 
 /* Pure: the record as bytes (RECORD_BYTES), and back: -ENOENT none there, -EBADMSG damaged. */
@@ -43,6 +54,10 @@ void record_encode(const struct cow_record *r, unsigned char *buf);
 int record_decode(const unsigned char *buf, struct cow_record *r);
 /* Does the record describe this origin?  Size always, the UUID when both know one. */
 int record_matches(const struct cow_record *r, const struct cow_record *origin);
+
+/* A member's label (RECORD_BYTES at its start): store id, index, sectors mapped; decode: -ENOENT none. */
+void label_encode(uint64_t id, uint32_t index, uint64_t sectors, unsigned char *buf);
+int label_decode(const unsigned char *buf, uint64_t *id, uint32_t *index, uint64_t *sectors);
 
 /* Through fd (the COW's): read it (around the page cache), or write it and sync. */
 int record_read(int fd, uint64_t chunk, struct cow_record *r);

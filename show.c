@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cowdev.h"
 #include "lock.h"
 #include "probe.h"
 #include "show.h"
@@ -46,7 +47,7 @@ static void view_snapshot(const struct dev *d, int merging, struct snap_view *v)
 	snprintf(v->cow, sizeof v->cow, "?");
 	const char *table = d->live_params ? d->live_params : d->inactive_params;
 	if (table && dm_parse_snap_table(table, &tab) == 0) {
-		devno_path(tab.cow_major, tab.cow_minor, v->cow, sizeof v->cow);
+		cow_path(tab.cow_major, tab.cow_minor, v->cow, sizeof v->cow);
 		v->chunk = tab.chunk;
 	}
 	if (!d->live_params || d->info.flags & DM_SUSPEND_FLAG)

@@ -21,6 +21,7 @@
 #include "device.h"
 #include "faults.h"
 #include "group.h"
+#include "grow.h"
 #include "lock.h"
 #include "snap.h"
 #include "util.h"
@@ -94,10 +95,20 @@ static int switch_under_freeze(int fd, const struct snap_plan *p, size_t n, size
  * header goes only from a store this snap made new: a reattached store is
  * someone's snapshot and stays exactly as it was.
  */
+/* The COW's device (or a bare COW) after the snapshot went or was never made: a new store is retired. */
+static void undo_cow(int fd, const struct snap_plan *p)
+{
+	char cow[128];
+	int r = release_cow(fd, p->snap_line.params, p->cow.reattach ? KEEP_STORE : RETIRE_STORE, cow, sizeof cow);
+
+	if (r < 0)
+		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
+		     p->snapname, cow);
+}
+
 static void undo_snap(int fd, const struct snap_plan *p)
 {
 	struct dm_info info;
-	char cow[128];
 	int r;
 
 	if (p->swap_origin && dm_get_info(fd, p->name, &info) == 0 && info.flags & DM_INACTIVE_PRESENT_FLAG)
@@ -109,9 +120,7 @@ static void undo_snap(int fd, const struct snap_plan *p)
 		return;
 	}
 	/* Loading the snapshot wrote a fresh header: clear it, or the retry would need --force. */
-	if (!p->cow.reattach && (r = retire_cow(p->snap_line.params, cow, sizeof cow)) < 0)
-		warn(r, "%s: could not clear the header of its COW %s (the next snap on it needs --force):",
-		     p->snapname, cow);
+	undo_cow(fd, p);
 }
 
 int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, int *help)
@@ -195,8 +204,14 @@ static int look_snap(int fd, const struct world *w, struct snap_plan *p, const s
 	logical_block_of(wr->base_major, wr->base_minor, &origin.logical_block);
 	origin_identity(wr->base_major, wr->base_minor, wr->sectors, p->name, &p->cow.origin_id);
 	p->cow.origin = p->name;
-	if ((r = check_cow(&p->cow, w, wr, &origin)))
+	if ((r = check_cow(&p->cow, w, wr, &origin)) || (r = assemble_cow(&p->cow, wr, &p->layout)))
 		return r;
+	/* A name that would not fit leaves a bare COW: everything but grow works on it. */
+	if (cowdev_name(p->snapname, p->cowname, sizeof p->cowname))
+		p->cowname[0] = 0;
+	else if (find_dev(w, p->cowname))
+		return fail(0, "%s is taken: its snapshot's COW device would have that name; pick another snapshot name with -s",
+			    p->cowname);
 	if (require_target(fd, "snapshot", "dm-snapshot") || require_target(fd, "snapshot-origin", "dm-snapshot"))
 		return EXIT_FAIL;
 	p->swap_origin = wr->mode == MODE_LINEAR;
@@ -239,7 +254,28 @@ static void sync_before_freeze(const struct snap_plan *p)
 	}
 }
 
-/* Everything before the freeze: COW header, snapshot device, NAME's inactive table. */
+/* The COW behind its own device, and the snapshot's table naming that device. */
+static int stage_cow(int fd, struct snap_plan *p)
+{
+	struct dm_snap_table s;
+	struct dm_info info;
+	enum dm_cmd failed;
+	int r;
+
+	if (!p->cowname[0])
+		return EXIT_OK;
+	if ((r = cowdev_create(fd, p->snapname, &p->layout, &info, &failed)) < 0) {
+		dm_warn(r, failed, p->cowname);
+		return fail(0, "%s: no snapshot taken; %s unchanged", p->snapname, p->name);
+	}
+	dm_parse_snap_table(p->snap_line.params, &s);
+	s.cow_major = info.major;
+	s.cow_minor = info.minor;
+	build_snapshot(&p->snap_line, "snapshot", p->snap_line.t.length, &s);
+	return EXIT_OK;
+}
+
+/* Everything before the freeze: COW header, COW device, snapshot device, NAME's inactive table. */
 static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 {
 	char uuid[DM_UUID_LEN];
@@ -254,14 +290,19 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 		return fail(r, "reopen COW %s:", p->cow.path);
 	/* The table names the device checked by its number; the kernel claims it now. */
 	close_cow(&p->cow);
+	if (stage_cow(fd, p))
+		return EXIT_FAIL;
 	/*
 	 * The uuid marks the device as dmsnap's, so recover knows an empty
 	 * leftover is ours, and whether its store was new or reattached.
 	 */
 	int fits = snprintf(uuid, sizeof uuid, "%s%s", p->cow.reattach ? REATTACH_UUID_PREFIX : SNAP_UUID_PREFIX,
 			    p->snapname) < (int)sizeof uuid;
-	if ((r = dm_create(fd, p->snapname, fits ? uuid : NULL, snap_info)) < 0)
-		return dm_fail(r, DM_DEV_CREATE_CMD, p->snapname);
+	if ((r = dm_create(fd, p->snapname, fits ? uuid : NULL, snap_info)) < 0) {
+		dm_warn(r, DM_DEV_CREATE_CMD, p->snapname);
+		undo_cow(fd, p);
+		return fail(0, "%s: no snapshot taken; %s unchanged", p->snapname, p->name);
+	}
 	if ((r = dm_load(fd, p->snapname, &p->snap_line.t, 1, 0)) < 0) {
 		dm_warn(r, DM_TABLE_LOAD_CMD, p->snapname);
 		undo_snap(fd, p);

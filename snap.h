@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cow.h"
+#include "cowdev.h"
 #include "dm_ioctl.h"
 #include "targets.h"
 
@@ -23,6 +24,8 @@ struct snap_plan {
 	int no_sync, swap_origin;
 	uint32_t origin_major, origin_minor;  /* NAME */
 	struct target_line snap_line, origin_line;
+	char cowname[DM_NAME_LEN];  /* the COW's own device; "" when the name would not fit: a bare COW */
+	struct cow_layout layout;
 	uint32_t snap_major, snap_minor;  /* once taken */
 };
 /* snap's options; run (argv[0] "run") also takes --mount DIR.  *help: --help was shown. */

@@ -145,10 +145,17 @@ static void set_line(struct target_line *l, const char *type, uint64_t sectors)
 	snprintf(l->t.type, sizeof l->t.type, "%s", type);
 }
 
-void build_linear(struct target_line *l, uint64_t sectors, uint32_t major, uint32_t minor)
+void build_linear_at(struct target_line *l, uint64_t start, uint64_t sectors, uint32_t major, uint32_t minor,
+		     uint64_t offset)
 {
 	set_line(l, "linear", sectors);
-	snprintf(l->params, sizeof l->params, "%u:%u 0", major, minor);
+	l->t.start = start;
+	snprintf(l->params, sizeof l->params, "%u:%u %llu", major, minor, (unsigned long long)offset);
+}
+
+void build_linear(struct target_line *l, uint64_t sectors, uint32_t major, uint32_t minor)
+{
+	build_linear_at(l, 0, sectors, major, minor, 0);
 }
 
 void build_origin(struct target_line *l, uint64_t sectors, uint32_t major, uint32_t minor)

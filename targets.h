@@ -48,6 +48,9 @@ struct target_line {
 };
 /* "linear MAJ:MIN 0" over the whole device. */
 void build_linear(struct target_line *l, uint64_t sectors, uint32_t major, uint32_t minor);
+/* "linear MAJ:MIN OFFSET" at start: one member of a COW's own device. */
+void build_linear_at(struct target_line *l, uint64_t start, uint64_t sectors, uint32_t major, uint32_t minor,
+		     uint64_t offset);
 /* "snapshot-origin MAJ:MIN". */
 void build_origin(struct target_line *l, uint64_t sectors, uint32_t major, uint32_t minor);
 /* type is "snapshot" or "snapshot-merge". */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cowdev.h"
 #include "device.h"
 #include "targets.h"
 #include "util.h"
@@ -343,11 +344,21 @@ enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, st
 		return plan_inactive(wr, rp);
 	if (top->info.flags & DM_SUSPEND_FLAG)
 		return set_repair(rp, REPAIR_RESUME, top, "was left suspended: resumed");
+	/* A suspended COW device holds up every copy-out, so every first write to NAME. */
+	for (size_t i = 0; i < w->n; i++)
+		if (has_prefix(w->d[i].info.uuid, COW_UUID_PREFIX) &&
+		    w->d[i].info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG))
+			return set_repair(rp, REPAIR_RESUME, &w->d[i],
+					  "a COW device left in its switch (grow was stopped): resumed with its new table");
 	if (plan_snapshots(wr, rp))
 		return rp->kind;
 	for (size_t i = 0; i < w->n; i++)
 		if (is_empty_leftover(&w->d[i], top->name))
 			return set_repair(rp, REPAIR_REMOVE, &w->d[i], "had no table (snap was stopped): removed");
+	for (size_t i = 0; i < w->n; i++)
+		if (has_prefix(w->d[i].info.uuid, COW_UUID_PREFIX) && !w->d[i].info.open_count)
+			return set_repair(rp, REPAIR_REMOVE_COW, &w->d[i],
+					  "a snapshot's COW device that no snapshot uses (snap or drop was stopped): removed");
 	if (wr->mode == MODE_ORIGIN && wr->nsnaps == 0)
 		return set_repair(rp, REPAIR_TO_LINEAR, top, "snapshot-origin without snapshots: back to linear");
 	if (wr->mode == MODE_MERGE && merge_finished(top))

@@ -82,6 +82,7 @@ enum repair_kind {
 	REPAIR_REMOVE,           /* remove dev */
 	REPAIR_REMOVE_RETIRE,    /* remove dev, a snapshot, and zero its new store's header */
 	REPAIR_TO_LINEAR,        /* load linear into NAME and swap it in */
+	REPAIR_REMOVE_COW,       /* remove dev, a COW's device nothing uses, retiring a store nobody keeps */
 };
 struct repair {
 	enum repair_kind kind;

@@ -252,6 +252,55 @@ freeze_cost() {
 	sync
 }
 
+# --- 1b. grow under a writer: the COW's own device switches, the origin does not -
+
+# grow_cost: rounds of (snap; the fdatasync writer's window around `dmsnap grow`;
+# drop) against the floor (a bare suspend+resume of md2) under the same writer.
+# The stall is the longest write overlapping grow's run: copy-outs wait while the
+# COW's device switches. The origin's suspensions during grow come from kprobes.
+grow_cost() {
+	local r
+	writer_start Osync $ORIGIN/stall.dat
+	for r in $(seq $ROUNDS); do
+		freeze sync "$r" floor
+		WHAT="grow round $r"
+		dmsnap snap md2 /dev/vdc >/dev/null 2>&1 || { fail "$WHAT" "snap"; break; }
+		# The control: the same window with the snapshot but nothing switched (its
+		# copy-outs are a running cost, whoever grows it).
+		grow_window sleep 0.5 || break
+		sample grow.sync.control_stall_ms "$STALL"
+		grow_window dmsnap grow md2 /dev/vdd || break
+		set -- $(suspended_ms "$MD_MD2")
+		[ "$1" = - ] || sample grow.sync.origin_suspensions "$2"
+		sample grow.sync.stall_ms "$STALL"
+		sample grow.sync.window_ms "$(val max_ms "$LINE")"
+		sample grow.sync.cmd_ms "$(val total_ms "$TM")"
+		dmsnap drop md2 >/dev/null 2>&1
+	done
+	kill -CONT "$Osync"
+	kill "$Osync"
+	wait "$Osync" 2>/dev/null
+	rm -f $ORIGIN/stall.dat
+}
+
+# grow_window CMD...: the fdatasync writer's window around CMD; STALL is its
+# longest write overlapping CMD's run, LINE the window's stall line.
+grow_window() {
+	local a b
+	kill -CONT "$Osync"
+	sleep 0.7
+	kill -USR1 "$Osync"
+	sleep 0.3
+	trace_clear
+	timed "$@" || { kill -STOP "$Osync"; return 1; }
+	sleep 0.4
+	LINE=$(window "$Osync" /tmp/Osync.out)
+	kill -STOP "$Osync"
+	a=$(val start "$TM")
+	b=$(awk -v a="$a" -v t="$(val total_ms "$TM")" 'BEGIN { printf "%.6f", a + t / 1000 }')
+	STALL=$(awk -v a="$a" -v b="$b" '{ if ($1 <= b && $1 + $2 / 1000 >= a && $2 > m) m = $2 } END { printf "%.3f", m }' /tmp/Osync.dump)
+}
+
 # --- 2. whole commands, idle ------------------------------------------------
 
 whole() {
@@ -388,9 +437,9 @@ group() {
 say "begin $(date -u '+%Y-%m-%d %H:%M:%S') rounds=$ROUNDS extra=$EXTRA extra_buf=$EXTRA_BUF churn=$CHURN"
 setup || return 0
 t0=$(cut -d' ' -f1 /proc/uptime)
-# BENCH_PARTS on the host (bench.host) picks some: "group" for the group rows alone.
+# BENCH_PARTS on the host (bench.host) picks some: "group" or "freeze_cost grow_cost" alone.
 parts=$(sed -n 's/.*dmsnap.bench_parts=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
-for part in ${parts:-freeze_cost whole churn throughput group}; do
+for part in ${parts:-freeze_cost grow_cost whole churn throughput group}; do
 	s=$(cut -d' ' -f1 /proc/uptime)
 	$part
 	say "note part $part took $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s"

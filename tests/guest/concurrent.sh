@@ -225,7 +225,7 @@ recover_during_freeze() {
 failed_snap_during_snap() {
 	local l="failing snap beside a snap" ra rb
 	mark old6
-	hold synced /tmp/a.out env DMSNAP_FAIL=DM_DEV_SUSPEND#1:EIO dmsnap-faults snap -s failing md2 /dev/vdc ||
+	hold synced /tmp/a.out env DMSNAP_FAIL=DM_DEV_SUSPEND#2:EIO dmsnap-faults snap -s failing md2 /dev/vdc ||
 		{ held_fail "$l"; return; }
 	dirty_begin
 	DMSNAP_TRACE=1 dmsnap-faults snap --no-sync md2 /dev/vdd >/tmp/b.out 2>&1 &

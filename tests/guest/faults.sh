@@ -1,4 +1,4 @@
-# faults: every ioctl step of snap, drop, run and merge, made to fail (EIO) and
+# faults: every ioctl step of snap, drop, run, merge and grow, made to fail (EIO) and
 # killed (SIGKILL) in turn with the test build (dmsnap-faults, DMSNAP_FAIL).
 # After an error dmsnap exits non-zero and the state is consistent; after a kill,
 # `dmsnap recover` makes it consistent. The origin stays writable and clean.
@@ -26,6 +26,8 @@ consistent() {
 	dmsetup status | grep ' snapshot ' | grep -q Invalid && { echo "an invalid snapshot"; return 1; }
 	for d in $(dmsetup ls | cut -f1); do
 		case $d in md2 | md2_dup | md2_snap*) ;; *) echo "leftover device $d"; return 1 ;; esac
+		case $d in *-cow) [ "$(dmsetup info -c --noheadings -o open "$d")" -gt 0 ] ||
+			{ echo "a COW device no snapshot uses: $d"; return 1; } ;; esac
 	done
 	return 0
 }
@@ -48,6 +50,10 @@ to_state() {
 	case $1 in
 	linear) dmsetup info md2_snap >/dev/null 2>&1 && dmsnap drop md2 >/dev/null 2>&1 ;;
 	snapshot) dmsetup info md2_snap >/dev/null 2>&1 || dmsnap snap --force md2 /dev/vdc >/dev/null 2>&1 ;;
+	grown) # a fresh snapshot, and vdd blank to grow it by
+		dmsetup info md2_snap >/dev/null 2>&1 && dmsnap drop md2 >/dev/null 2>&1
+		dd if=/dev/zero of=/dev/vdd bs=128k count=1 conv=fsync 2>/dev/null
+		dmsnap snap --force md2 /dev/vdc >/dev/null 2>&1 ;;
 	esac
 	case ${2:-mounted} in
 	mounted) grep -q " $ORIGIN " /proc/mounts || mount /dev/mapper/md2 $ORIGIN ;;
@@ -160,5 +166,6 @@ matrix snap linear mounted dmsnap-faults snap --force md2 /dev/vdc
 matrix drop snapshot mounted dmsnap-faults drop md2
 matrix run linear mounted dmsnap-faults run --force md2 /dev/vdc -- true
 matrix merge snapshot unmounted dmsnap-faults merge md2 md2_snap
+matrix grow grown mounted dmsnap-faults grow md2 /dev/vdd
 to_state linear unmounted
 ok "origin xfs_repair -n clean after every case" xfs_repair -n /dev/mapper/md2

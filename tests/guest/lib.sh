@@ -236,7 +236,7 @@ cow_header() {
 # read around the page cache: "snapshot", "merging", "dropping", "damaged" or "none".
 cow_record() {
 	dd if="$1" of=/tmp/cow_record bs=4096 skip=1 count=1 iflag=direct 2>/dev/null || { echo unreadable; return 1; }
-	if [ "$(head -c 8 /tmp/cow_record)" != dmsnapR1 ]; then
+	if [ "$(head -c 7 /tmp/cow_record)" != dmsnapR ]; then
 		echo none
 		return 0
 	fi

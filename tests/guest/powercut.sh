@@ -24,17 +24,19 @@
 KEEP=/dev/vde
 FAULTS=/usr/sbin/dmsnap-faults
 
+# (snap makes the COW's own device first: its load is TABLE_LOAD#1, its resume
+# DEV_SUSPEND#1.)
 # NAME, slice (0: the big one on vdb/vdd), what boot 1 or 2 does, the step, the
 # outcome wanted after the reboot (snap: the snapshot is back as at snap time;
 # none: no snapshot; merged: the merge went on and the origin is the
 # snapshot), and the step in words.
 VOLUMES="
 s-synced   1 snap     pause:synced           none   snap: held at 'synced' (COW checked, origin synced, nothing written)
-s-create   2 snap     kill:DM_TABLE_LOAD#1   none   snap: killed after the COW header was zeroed and the snapshot device created, before its table load
-s-loaded   3 snap     kill:DM_TABLE_LOAD#2   snap   snap: killed after the snapshot table load and the record, before the origin's table load
-s-suspend  4 snap     kill:DM_DEV_SUSPEND#1  snap   snap: killed before the suspend (both tables loaded)
-s-frozen   5 snap     kill:DM_DEV_SUSPEND#2  snap   snap: killed with the origin suspended and frozen, before the snapshot's resume
-s-swap     6 snap     kill:DM_DEV_SUSPEND#3  snap   snap: killed after the snapshot's resume, before the origin swap (origin suspended)
+s-create   2 snap     kill:DM_TABLE_LOAD#2   none   snap: killed after the COW header was zeroed and the snapshot device created, before its table load
+s-loaded   3 snap     kill:DM_TABLE_LOAD#3   snap   snap: killed after the snapshot table load and the record, before the origin's table load
+s-suspend  4 snap     kill:DM_DEV_SUSPEND#2  snap   snap: killed before the suspend (both tables loaded)
+s-frozen   5 snap     kill:DM_DEV_SUSPEND#3  snap   snap: killed with the origin suspended and frozen, before the snapshot's resume
+s-swap     6 snap     kill:DM_DEV_SUSPEND#4  snap   snap: killed after the snapshot's resume, before the origin swap (origin suspended)
 s-done     7 snap     kill:DM_LIST_DEVICES#2 snap   snap: killed after the origin swap (snapshot complete), then origin written
 d-locked   8 drop     pause:locked           snap   drop: held at 'locked' (nothing done yet)
 d-marked   9 drop     kill:DM_TABLE_LOAD#1   none   drop: killed after the record said dropping, before the linear table load
@@ -46,10 +48,10 @@ m-before  14 merge    kill:DM_DEV_SUSPEND#3  merged merge: killed with snapshot 
 m-after   15 merge    kill:DM_DEV_REMOVE#1   merged merge: killed after the handover, before the old snapshot's removal
 m-finish  16 merge    finish                 merged merge: killed when done, with the linear table loaded and the origin suspended, before the COW's retirement
 m-running  0 merge    running                merged merge: running in the background (32 MiB of scattered exceptions, COW reads 20 ms late)
-r-create  17 reattach kill:DM_TABLE_LOAD#1   snap   snap --reattach: killed after the snapshot device's creation, before its table load
-r-loaded  18 reattach kill:DM_DEV_SUSPEND#1  snap   snap --reattach: killed before the suspend (both tables loaded)
-r-frozen  19 reattach kill:DM_DEV_SUSPEND#2  snap   snap --reattach: killed with the origin suspended, before the snapshot's resume
-r-swap    20 reattach kill:DM_DEV_SUSPEND#3  snap   snap --reattach: killed before the origin swap (origin suspended)
+r-create  17 reattach kill:DM_TABLE_LOAD#2   snap   snap --reattach: killed after the snapshot device's creation, before its table load
+r-loaded  18 reattach kill:DM_DEV_SUSPEND#2  snap   snap --reattach: killed before the suspend (both tables loaded)
+r-frozen  19 reattach kill:DM_DEV_SUSPEND#3  snap   snap --reattach: killed with the origin suspended, before the snapshot's resume
+r-swap    20 reattach kill:DM_DEV_SUSPEND#4  snap   snap --reattach: killed before the origin swap (origin suspended)
 h-cut     21 hook     pause:cow-checked      snap   the boot hook: cut in boot 3 while reattaching h-cut (held at cow-checked), after its wrap
 h-merge   22 hook     kill:DM_DEV_REMOVE#1   merged the boot hook: boot 3 continued h-merge's merge (started in boot 2), then the power went
 "

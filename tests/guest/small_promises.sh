@@ -102,7 +102,7 @@ interrupted_at() {
 undo_with_snapshot_open() {
 	local name="undo with the snapshot held open" holder
 	blank_cow
-	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_SUSPEND#1:EIO dmsnap-faults snap --force md2 $COW; then
+	if ! start_paused staged env DMSNAP_FAIL=DM_DEV_SUSPEND#2:EIO dmsnap-faults snap --force md2 $COW; then
 		not_held "$name: snap held" staged
 		dmsnap drop md2 >/dev/null 2>&1
 		return

@@ -76,12 +76,12 @@ forced_cow() {
 	refused "a valid old COW header is refused" 'valid snapshot store.*--reattach' dmsnap snap md2 /dev/vdc
 }
 
-# A failure after NAME's inactive table is loaded (the test build fails that ioctl):
+# A failure of the COW device's resume, and after NAME's inactive table is loaded (the test build fails that ioctl):
 # NAME active with its linear table, nothing left over.
 failure_midway() {
 	local before
 	before=$(dm_state)
-	for step in DM_DEV_SUSPEND#1 DM_DEV_SUSPEND#2 DM_DEV_SUSPEND#3; do
+	for step in DM_DEV_SUSPEND#1 DM_DEV_SUSPEND#2 DM_DEV_SUSPEND#3 DM_DEV_SUSPEND#4; do
 		expect_exit 1 "fail $step: snap exits 1" env DMSNAP_FAIL=$step:EIO dmsnap-faults snap md2 /dev/vde
 		assert_eq "fail $step: kernel state as before" "$(dm_state)" "$before"
 		origin_running "fail $step"

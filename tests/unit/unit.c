@@ -1256,6 +1256,23 @@ static void test_record(void)
 	check_int("an unreadable uuid leaves the size", record_matches(&in, &other), 1);
 	other.origin_sectors++;
 	check_int("another size does not", record_matches(&in, &other), 0);
+	check_int("one member is version 1", (record_encode(&in, buf), buf[7]), '1');
+	in.nmembers = 3, in.store_id = 0x1122334455667788ull, in.member_sectors[2] = 524256;
+	record_encode(&in, buf);
+	check_int("members make version 2", buf[7], '2');
+	check_int("version 2 decodes", record_decode(buf, &out), 0);
+	check_int("members", (int)out.nmembers, 3);
+	check_u64("store id", out.store_id, in.store_id);
+	check_u64("a member's sectors", out.member_sectors[2], 524256);
+	buf[200] ^= 1;
+	check_int("a flipped member bit is damage", record_decode(buf, &out), -EBADMSG);
+	uint64_t id, sectors;
+	uint32_t index;
+	label_encode(7, 2, 99, buf);
+	check_int("a label decodes", label_decode(buf, &id, &index, &sectors), 0);
+	check_u64("its id, index, sectors", id * 10000 + index * 100 + sectors, 70299);
+	buf[20] ^= 1;
+	check_int("a damaged label is none", label_decode(buf, &id, &index, &sectors), -ENOENT);
 	end();
 }
 

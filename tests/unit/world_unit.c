@@ -89,7 +89,7 @@ static const char *kind_word(enum repair_kind k)
 {
 	static const char *const words[] = {
 		"REPAIR_NONE", "REPAIR_SWAP_IN_ORIGIN", "REPAIR_SWAP_IN_LINEAR", "REPAIR_CLEAR_INACTIVE",
-		"REPAIR_RESUME", "REPAIR_REMOVE", "REPAIR_REMOVE_RETIRE", "REPAIR_TO_LINEAR",
+		"REPAIR_RESUME", "REPAIR_REMOVE", "REPAIR_REMOVE_RETIRE", "REPAIR_TO_LINEAR", "REPAIR_REMOVE_COW",
 	};
 
 	return (unsigned)k < sizeof words / sizeof *words ? words[k] : "(no such kind)";
@@ -460,6 +460,7 @@ static enum repair_kind kind_said(const char *what, const struct dev *d)
 		  REPAIR_SWAP_IN_ORIGIN },
 		{ "drop was stopped after the snapshots went: back to linear", REPAIR_SWAP_IN_LINEAR },
 		{ "was left suspended: resumed", REPAIR_RESUME },
+		{ "a COW device left in its switch (grow was stopped): resumed with its new table", REPAIR_RESUME },
 		{ "had no table (snap was stopped): removed", REPAIR_REMOVE },
 		{ "was handed over to the merge: removed", REPAIR_REMOVE },
 		{ "helper snapshot-origin device: removed", REPAIR_REMOVE },
@@ -468,6 +469,7 @@ static enum repair_kind kind_said(const char *what, const struct dev *d)
 		  REPAIR_REMOVE_RETIRE },
 		{ "snapshot-origin without snapshots: back to linear", REPAIR_TO_LINEAR },
 		{ "merge had finished: back to linear", REPAIR_TO_LINEAR },
+		{ "a snapshot's COW device that no snapshot uses (snap or drop was stopped): removed", REPAIR_REMOVE_COW },
 		{ CONSISTENT, REPAIR_NONE },
 		{ MERGING, REPAIR_NONE },
 	};
