@@ -435,7 +435,7 @@ static struct usage_watch *watch_of(struct watched **list, size_t *n, const char
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*list)[i].name, snap))
 			return &(*list)[i].u;
-	if (!(more = realloc(*list, (*n + 1) * sizeof *more)))
+	if (!(more = grow_block(*list, *n * sizeof *more, (*n + 1) * sizeof *more)))
 		return NULL;
 	*list = more;
 	snprintf(more[*n].name, sizeof more[*n].name, "%s", snap);

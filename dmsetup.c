@@ -178,7 +178,7 @@ static int parse_table(char *text, const char *what, struct table *tb)
 		if (!*p || *p == '#')
 			continue;
 		if (tb->n == cap) {
-			struct dm_target *more = realloc(tb->t, (cap = cap ? cap * 2 : 8) * sizeof *more);
+			struct dm_target *more = grow_block(tb->t, tb->n * sizeof *more, (cap = cap ? cap * 2 : 8) * sizeof *more);
 			if (!more)
 				return fail(-ENOMEM, "%s:", what);
 			tb->t = more;
@@ -579,7 +579,7 @@ static int link_nodes(size_t parent, size_t child)
 		if (edges[i][0] == parent && edges[i][1] == child)
 			return 0;
 	if (!(nedge & (nedge + 1))) {
-		uint32_t(*more)[2] = realloc(edges, (nedge * 2 + 2) * sizeof *edges);
+		uint32_t(*more)[2] = grow_block(edges, nedge * sizeof *edges, (nedge * 2 + 2) * sizeof *edges);
 		if (!more)
 			return -ENOMEM;
 		edges = more;
@@ -602,7 +602,7 @@ static int add_node(long parent, uint32_t major, uint32_t minor)
 	if (i < ntn)
 		return parent >= 0 ? link_nodes((size_t)parent, i) : 0;
 	if (!(ntn & (ntn + 1))) {
-		struct tnode *more = realloc(tn, (ntn * 2 + 2) * sizeof *tn);
+		struct tnode *more = grow_block(tn, ntn * sizeof *tn, (ntn * 2 + 2) * sizeof *tn);
 		if (!more)
 			return -ENOMEM;
 		tn = more;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 const char *report_name(const char *fields, size_t f, int heading)
 {
@@ -85,7 +86,8 @@ int report_row(struct report *r, char *const *values)
 {
 	if (r->nrows == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
-		char **more = realloc(r->cells, cap * (r->nsel ? r->nsel : 1) * sizeof *more);
+		char **more = grow_block(r->cells, r->cap * (r->nsel ? r->nsel : 1) * sizeof *more,
+					  cap * (r->nsel ? r->nsel : 1) * sizeof *more);
 		if (!more)
 			return -ENOMEM;
 		r->cells = more;

@@ -28,6 +28,17 @@ int parse_u64(const char *s, char **end, uint64_t *v)
 	return 0;
 }
 
+void *grow_block(void *p, size_t old, size_t size)
+{
+	void *q = malloc(size);
+
+	if (q && p) {
+		memcpy(q, p, old);
+		free(p);
+	}
+	return q;
+}
+
 static int digit_value(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : 99;
@@ -97,8 +108,9 @@ char *read_all(int fd, size_t *len)
 		}
 		*len += (size_t)n;
 		if (*len + 1 == cap) {
-			if (!(bigger = realloc(buf, cap *= 2)))
+			if (!(bigger = grow_block(buf, cap, cap * 2)))
 				break;
+			cap *= 2;
 			buf = bigger;
 		}
 	}

@@ -22,6 +22,13 @@ int parse_u64(const char *s, char **end, uint64_t *v);
  */
 unsigned long long scan_ull(const char *s, char **end, int base, int *over);
 
+/*
+ * p's first old bytes moved into a new block of size bytes, p freed; NULL
+ * (p untouched) when memory is short.  realloc for dmsnap's few growing
+ * arrays: musl's brings 1.3 KB of in-place resizing they do not need.
+ */
+void *grow_block(void *p, size_t old, size_t size);
+
 /* A small file's first size - 1 bytes, NUL-terminated; 1 if read, 0 if not. */
 int read_small_file(const char *path, char *buf, size_t size);
 /* The same, cut at the first newline. */

@@ -93,7 +93,7 @@ int scan_world(int fd, struct world *w, int statuses)
 	if ((r = dm_list_devices(fd, &list)) < 0)
 		return r;
 	while ((r = dm_next_name(&list, &n)) > 0) {
-		struct dev *more = realloc(w->d, (w->n + 1) * sizeof *more);
+		struct dev *more = grow_block(w->d, w->n * sizeof *more, (w->n + 1) * sizeof *more);
 		if (!more) {
 			r = -ENOMEM;
 			break;
