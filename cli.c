@@ -33,7 +33,7 @@ static void vreport(const char *prefix, int err, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	if (len && fmt[len - 1] == ':')
 		fprintf(stderr, " %s", strerror(err < 0 ? -err : err));
-	fputc('\n', stderr);
+	putc('\n', stderr);
 }
 
 int fail(int err, const char *fmt, ...)

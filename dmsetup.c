@@ -367,7 +367,7 @@ static int find_device(const char *dev, const char *op)
 	if (sw[S_UUID])
 		named_by = BY_UUID;
 	else if (sw[S_MAJOR])
-		named_by = BY_DEVNO, e_major = atoi(sarg[S_MAJOR]), e_minor = atoi(sarg[S_MINOR]);
+		named_by = BY_DEVNO, e_major = scan_int(sarg[S_MAJOR]), e_minor = scan_int(sarg[S_MINOR]);
 	else
 		return say("No device specified.");
 	r = dm_get_info_by(ctl, sw[S_UUID] ? sarg[S_UUID] : NULL, dm_encode_dev(e_major, e_minor), &info);
@@ -680,7 +680,7 @@ static void tree_node(size_t n, unsigned depth, int last)
 		printf(" <%s>", kname);
 	if (tree_sw & TR_DEVICE)
 		printf(" (%u:%u)", t->major, t->minor);
-	putchar('\n');
+	putc('\n', stdout);
 }
 
 static void tree_walk(long n, unsigned depth)
@@ -909,11 +909,11 @@ static int c_table(const char *dev, int argc, char **argv)
 			printf("%llu %llu %s %s", (unsigned long long)t.start, (unsigned long long)t.length, t.type,
 			       t.params);
 		}
-		putchar('\n');
+		putc('\n', stdout);
 		matched = 1;
 	}
 	if (multi && sw[S_VERBOSE] && matched && !ls)
-		putchar('\n');
+		putc('\n', stdout);
 	dm_reply_free(&rp);
 	return 0;
 }
@@ -950,7 +950,7 @@ static int c_wait(const char *dev, int argc, char **argv)
 	}
 	if (find_device(dev, "waitevent"))
 		return 1;
-	if ((r = dm_wait_event(ctl, dname, argc ? (uint32_t)atoi(argv[argc - 1]) : 0, &i)))
+	if ((r = dm_wait_event(ctl, dname, argc ? (uint32_t)scan_int(argv[argc - 1]) : 0, &i)))
 		return ioerr("waitevent", r);
 	return sw[S_VERBOSE] ? display_info(&i) : 0;
 }
@@ -1279,7 +1279,7 @@ static int ask(const char *question)
 			answer = c | 32;
 	} while (!answer || c != '\n');
 	if (c != '\n')
-		putchar('\n');
+		putc('\n', stdout);
 	return answer;
 }
 
@@ -1654,7 +1654,7 @@ static void put_usage(const char *s)
 	for (unsigned c; (c = (unsigned char)*s); s++) {
 		const char *w = usage_words;
 		if (c >= 32 || c == '\t' || c == '\n') {
-			fputc((int)c, stderr);
+			putc((int)c, stderr);
 			continue;
 		}
 		for (c -= c > '\n' ? 3 : 1; c--;)
@@ -1671,7 +1671,7 @@ static void usage(void)
 	for (size_t i = 0; i < NDMCMDS; i++, p += strlen(p) + 1) {
 		fprintf(stderr, "\t%s ", p);
 		put_usage(p += strlen(p) + 1);
-		fputc('\n', stderr);
+		putc('\n', stderr);
 	}
 	put_usage(usage_tail);
 }

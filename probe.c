@@ -513,7 +513,7 @@ static int pid_has_open(const char *pid, void *arg)
 	struct open_query *q = arg;
 	char dir[64];
 
-	if (pid[0] < '0' || pid[0] > '9' || atoi(pid) == q->self)
+	if (pid[0] < '0' || pid[0] > '9' || scan_int(pid) == q->self)
 		return 0;
 	snprintf(q->pid, sizeof q->pid, "%s", pid);
 	snprintf(dir, sizeof dir, "/proc/%s/fd", pid);

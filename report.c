@@ -117,7 +117,7 @@ static void put_field(const struct report *r, size_t i, const char *value, FILE 
 	if (r->flags & REPORT_PREFIXES) {
 		fputs("DM_", f);
 		for (const char *c = report_name(r->fields, r->sel[i], 0); *c; c++)
-			fputc(toupper((unsigned char)*c), f);
+			putc(toupper((unsigned char)*c), f);
 		fputs(quote ? "='" : "=", f);
 	}
 	if (!(r->flags & REPORT_ALIGNED))
@@ -125,7 +125,7 @@ static void put_field(const struct report *r, size_t i, const char *value, FILE 
 	else
 		fprintf(f, r->attrs[r->sel[i]][1] & RF_NUM ? "%*s" : "%-*s", w, value);
 	if (quote)
-		fputc('\'', f);
+		putc('\'', f);
 }
 
 void report_output(struct report *r, FILE *f)
@@ -143,14 +143,14 @@ void report_output(struct report *r, FILE *f)
 				if (row + 1 < r->nrows)
 					fputs(r->sep, f);
 			}
-			fputc('\n', f);
+			putc('\n', f);
 		}
 	} else {
 		if (r->flags & REPORT_HEADINGS) {
 			for (i = 0; i < n; i++)
 				fprintf(f, "%s%-*s", i ? r->sep : "",
 					r->flags & REPORT_ALIGNED ? (int)r->width[i] : 0, report_name(r->fields, r->sel[i], 1));
-			fputc('\n', f);
+			putc('\n', f);
 		}
 		for (row = 0; row < r->nrows; row++) {
 			for (i = 0; i < n; i++) {
@@ -158,7 +158,7 @@ void report_output(struct report *r, FILE *f)
 					fputs(r->sep, f);
 				put_field(r, i, r->cells[row * n + i], f);
 			}
-			fputc('\n', f);
+			putc('\n', f);
 		}
 	}
 	for (i = 0; i < r->nrows * n; i++)

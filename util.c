@@ -65,6 +65,14 @@ unsigned long long scan_ull(const char *s, char **end, int base, int *over)
 	return *over ? ~0ull : neg ? -x : x;
 }
 
+int scan_int(const char *s)
+{
+	char *end;
+	int over;
+
+	return (int)scan_ull(s, &end, 10, &over);
+}
+
 int read_small_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -28,6 +28,8 @@ unsigned long long scan_ull(const char *s, char **end, int base, int *over);
  * arrays: musl's brings 1.3 KB of in-place resizing they do not need.
  */
 void *grow_block(void *p, size_t old, size_t size);
+/* atoi's reading, through scan_ull. */
+int scan_int(const char *s);
 
 /* A small file's first size - 1 bytes, NUL-terminated; 1 if read, 0 if not. */
 int read_small_file(const char *path, char *buf, size_t size);
