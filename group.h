@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "snap.h"
+#include "plan.h"
 
 /*
  * The pairs among pos[0..npos), each a copy of t with its NAME and COW, in

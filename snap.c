@@ -322,6 +322,24 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 }
 
 /* look and plan, from one reading of the kernel's state. */
+/*
+ * A snapshot removed by hand (the walkthrough's dmsetup teardown) leaves
+ * its COW's device, which nothing uses and which holds the COW: such
+ * devices go before the look, their stores kept, as recover removes them.
+ * 1 when one went (w is then stale).
+ */
+static int release_orphan_cows(int fd, const struct world *w)
+{
+	char path[128];
+	int gone = 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (!strncmp(w->d[i].info.uuid, COW_UUID_PREFIX, strlen(COW_UUID_PREFIX)) && !w->d[i].info.open_count &&
+		    !(w->d[i].info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG)))
+			gone |= cowdev_remove(fd, w->d[i].name, KEEP_STORE, path, sizeof path) == 0;
+	return gone;
+}
+
 static int prepare_snap(int fd, struct snap_plan *p)
 {
 	struct world w;
@@ -330,6 +348,11 @@ static int prepare_snap(int fd, struct snap_plan *p)
 
 	if (scan_or_fail(fd, &w, 0))
 		return EXIT_FAIL;
+	if (release_orphan_cows(fd, &w)) {
+		world_free(&w);
+		if (scan_or_fail(fd, &w, 0))
+			return EXIT_FAIL;
+	}
 	if ((r = wrapper_or_fail(&w, p->name, &wr)) == EXIT_OK) {
 		if ((r = look_snap(fd, &w, p, &wr)) == EXIT_OK)
 			plan_snap(p, &wr);

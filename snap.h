@@ -11,23 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cow.h"
-#include "cowdev.h"
-#include "dm_ioctl.h"
-#include "targets.h"
+#include "plan.h"
 
-/* What snap (and run) will do, worked out before anything changes. */
-struct snap_plan {
-	const char *name, *mount_dir;
-	char snapname[DM_NAME_LEN];
-	struct cow_choice cow;
-	int no_sync, swap_origin;
-	uint32_t origin_major, origin_minor;  /* NAME */
-	struct target_line snap_line, origin_line;
-	char cowname[DM_NAME_LEN];  /* the COW's own device; "" when the name would not fit: a bare COW */
-	struct cow_layout layout;
-	uint32_t snap_major, snap_minor;  /* once taken */
-};
 /* snap's options; run (argv[0] "run") also takes --mount DIR.  *help: --help was shown. */
 /* A group (or one pair) is p[0..*n), malloc'd: free() it. */
 int parse_snap_args(int argc, char **argv, struct snap_plan **p, size_t *n, int *help);

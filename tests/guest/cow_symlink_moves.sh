@@ -34,7 +34,7 @@ moved_at() {
 	ok "link moved at $step: its ext4 checks clean" e2fsck -fn $OTHER
 	if [ "$PAUSED_RC" -eq 0 ]; then
 		contains "link moved at $step: the snapshot's COW is the device checked ($vdc)" \
-			"$(dmsetup table md2_snap)" " $vdc P "
+			"$(dmsetup table md2_snap-cow)" "linear $vdc 0"
 		ok "link moved at $step: drop" dmsnap drop md2
 	else
 		# Refusing is fine too, if it leaves nothing behind.
