@@ -334,8 +334,7 @@ static int release_orphan_cows(int fd, const struct world *w)
 	int gone = 0;
 
 	for (size_t i = 0; i < w->n; i++)
-		if (!strncmp(w->d[i].info.uuid, COW_UUID_PREFIX, strlen(COW_UUID_PREFIX)) && !w->d[i].info.open_count &&
-		    !(w->d[i].info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG)))
+		if (is_orphan_cow(&w->d[i]))
 			gone |= cowdev_remove(fd, w->d[i].name, KEEP_STORE, path, sizeof path) == 0;
 	return gone;
 }

@@ -268,6 +268,12 @@ static int has_prefix(const char *s, const char *prefix)
 }
 
 /* A device without a table that an interrupted snap of NAME left. */
+int is_orphan_cow(const struct dev *d)
+{
+	return has_prefix(d->info.uuid, COW_UUID_PREFIX) && !d->info.open_count &&
+	       !(d->info.flags & (DM_SUSPEND_FLAG | DM_INACTIVE_PRESENT_FLAG));
+}
+
 static int is_empty_leftover(const struct dev *d, const char *name)
 {
 	size_t n = strlen(name);
@@ -356,7 +362,7 @@ enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, st
 		if (is_empty_leftover(&w->d[i], top->name))
 			return set_repair(rp, REPAIR_REMOVE, &w->d[i], "had no table (snap was stopped): removed");
 	for (size_t i = 0; i < w->n; i++)
-		if (has_prefix(w->d[i].info.uuid, COW_UUID_PREFIX) && !w->d[i].info.open_count)
+		if (is_orphan_cow(&w->d[i]))
 			return set_repair(rp, REPAIR_REMOVE_COW, &w->d[i],
 					  "a snapshot's COW device that no snapshot uses (snap or drop was stopped): removed");
 	if (wr->mode == MODE_ORIGIN && wr->nsnaps == 0)

@@ -94,6 +94,8 @@ enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, st
 /* NAME_dup; -ENAMETOOLONG when it would not fit a device name. */
 int dup_name(const char *name, char *buf, size_t size);
 int is_dup_name(const char *name);
+/* A snapshot's COW device that nothing uses and no grow left mid-switch: a leftover to remove. */
+int is_orphan_cow(const struct dev *d);
 const char *mode_word(enum wrap_mode m);
 
 #endif
