@@ -6,8 +6,13 @@ CC = musl-gcc
 # page size lets the data segment follow the code in the file without padding
 # it to 4 KiB (the kernel still maps it on its own pages).
 CFLAGS = -Oz -flto=auto -flto-partition=one -Wall -Wextra -std=c11 -fno-pie -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
-# dmsnap's own code: the benchmark's helpers use floating point.
-DMSNAP_CFLAGS = $(CFLAGS) -mgeneral-regs-only -fno-jump-tables
+# dmsnap's own code (the benchmark's helpers use floating point).  Each of
+# these saves 64 to 256 bytes and changes no behaviour: printf calls stay
+# printf (not puts or putchar, two more objects), identical constants share
+# one copy (dmsnap never compares such addresses), and the register
+# allocator spends fewer instructions on saves and restores.
+DMSNAP_CFLAGS = $(CFLAGS) -mgeneral-regs-only -fno-jump-tables -fno-builtin-printf -fmerge-all-constants \
+	-fipa-pta -fno-caller-saves -fno-shrink-wrap
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none \
 	-Wl,-z,common-page-size=64
 PREFIX = /usr/local

@@ -303,13 +303,15 @@ void dm_info_from(const struct dm_ioctl *io, struct dm_info *info)
 
 const char *dm_cmd_name(enum dm_cmd cmd)
 {
-	static const char *const names[] = {
-		"DM_VERSION", "DM_REMOVE_ALL", "DM_LIST_DEVICES", "DM_DEV_CREATE",
-		"DM_DEV_REMOVE", "DM_DEV_RENAME", "DM_DEV_SUSPEND", "DM_DEV_STATUS",
-		"DM_DEV_WAIT", "DM_TABLE_LOAD", "DM_TABLE_CLEAR", "DM_TABLE_DEPS",
-		"DM_TABLE_STATUS", "DM_LIST_VERSIONS", "DM_TARGET_MSG", "DM_DEV_SET_GEOMETRY",
-	};
-	return (unsigned)cmd < sizeof names / sizeof *names ? names[cmd] : "DM_UNKNOWN";
+	/* in enum dm_cmd's order, the last one's name then "DM_UNKNOWN" for anything past it */
+	const char *name = "DM_VERSION\0DM_REMOVE_ALL\0DM_LIST_DEVICES\0DM_DEV_CREATE\0"
+			   "DM_DEV_REMOVE\0DM_DEV_RENAME\0DM_DEV_SUSPEND\0DM_DEV_STATUS\0"
+			   "DM_DEV_WAIT\0DM_TABLE_LOAD\0DM_TABLE_CLEAR\0DM_TABLE_DEPS\0"
+			   "DM_TABLE_STATUS\0DM_LIST_VERSIONS\0DM_TARGET_MSG\0DM_DEV_SET_GEOMETRY\0DM_UNKNOWN";
+
+	for (unsigned i = 0; i < (unsigned)cmd && i < DM_DEV_SET_GEOMETRY_CMD + 1; i++)
+		name += strlen(name) + 1;
+	return name;
 }
 
 int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor)

@@ -664,7 +664,7 @@ static int for_all(int (*one)(const char *dev, int argc, char **argv), int silen
 		failed |= one(dname, 0, NULL);
 	}
 	if (!any && !silent)
-		puts("No devices found");
+		printf("No devices found\n");
 	multi = was;
 	dm_reply_free(&list);
 	return failed;
@@ -1079,6 +1079,10 @@ static int c_splitname(const char *dev, int argc, char **argv)
 /* ---- udev cookies: dmsnap syncs with nobody, as dmsetup does without udev ---- */
 
 #define DM_COOKIE_MAGIC 0x0d4d
+/* libdevmapper's names of the cookie's flags, bit 0 first (libdevmapper.h's DM_UDEV_*_FLAG) */
+static const char udev_flag_names[] = "DISABLE_DM_RULES\0DISABLE_SUBSYSTEM_RULES\0DISABLE_DISK_RULES\0"
+				      "DISABLE_OTHER_RULES\0LOW_PRIORITY\0DISABLE_LIBRARY_FALLBACK\0PRIMARY_SOURCE\0";
+
 static uint32_t cookie_value(const char *s)
 {
 	unsigned long long v;
@@ -1110,9 +1114,27 @@ static int c_udev(const char *dev, int argc, char **argv)
 			return say("No udev transaction cookie given.");
 		return 0;
 	}
-	/* udevcomplete, as udev's rules call it: wakes whoever waits on the cookie's semaphore. */
 	if (!(cookie = cookie_value(dev)))
 		return 1;
+	if (op_cmd[5] == 'l') {
+		/*
+		 * udevflags, as udev's rules import it: the high 16 bits of a
+		 * cookie, the low 8 of them libdevmapper's flags (named, the
+		 * eighth is not), the high 8 the subsystem's.
+		 */
+		const char *name = udev_flag_names;
+		for (int i = 0; i < 16; i++, name += *name ? strlen(name) + 1 : 0)
+			if (!(cookie >> 16 >> i & 1))
+				continue;
+			else if (i > 7)
+				printf("DM_SUBSYSTEM_UDEV_FLAG%d='1'\n", i - 8);
+			else if (*name)
+				printf("DM_UDEV_%s_FLAG='1'\n", name);
+			else
+				printf("DM_UDEV_FLAG%d='1'\n", i);
+		return 0;
+	}
+	/* udevcomplete, as udev's rules call it: wakes whoever waits on the cookie's semaphore. */
 	if (!(cookie &= 0xffff))
 		return 0;
 	cookie |= DM_COOKIE_MAGIC << 16;
@@ -1327,8 +1349,8 @@ static const char usage_tail[] =
  * dmsetup's commands, each its name then its usage, in the order its help
  * lists them; their arguments (fewest, most, REPEAT: each a device in turn,
  * ALL: none is every device) and what runs them follow in the same order.
- * stats, measure, mangle, udevflags and --concise are listed but not
- * carried out.
+ * stats, measure, mangle, udevcookies, udevcomplete_all and --concise are
+ * listed but not carried out.
  */
 static const char dmcmd_text[] =
 	"help\0[-\021\0"
@@ -1381,7 +1403,7 @@ static int c_unsupported(const char *dev, int argc, char **argv);
 static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
-	c_mknodes, c_unsupported, c_udev, c_udev, c_unsupported, c_udev, c_unsupported, c_unsupported, c_targets,
+	c_mknodes, c_unsupported, c_udev, c_udev, c_udev, c_udev, c_unsupported, c_unsupported, c_targets,
 	c_targets, c_version, c_message, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)

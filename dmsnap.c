@@ -20,38 +20,37 @@
 #include "wrap.h"
 
 struct command {
-	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *synopsis;
+	const char *synopsis;  /* its first word is the command's name */
 };
 
 /* The usage text: every form, beside the code it describes. */
 static const struct command commands[] = {
-	{ "wrap", cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
-	{ "snap", cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW..." },
-	{ "show", cmd_show, "show [-p] [NAME]" },
-	{ "drop", cmd_drop, "drop NAME [SNAPNAME]" },
-	{ "grow", cmd_grow, "grow NAME [SNAPNAME] DEV..." },
-	{ "unwrap", cmd_unwrap, "unwrap NAME" },
-	{ "run", cmd_run, "run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]" },
-	{ "watch", cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME" },
-	{ "merge", cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
-	{ "recover", cmd_recover, "recover [NAME]" },
-	{ "create", cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },
-	{ "load", cmd_load, "load [-r] [--table LINE] NAME [FILE]" },
-	{ "reload", cmd_load, "reload [-r] [--table LINE] NAME [FILE]" },
-	{ "suspend", cmd_suspend, "suspend [--nolockfs] [--noflush] NAME" },
-	{ "resume", cmd_resume, "resume NAME" },
-	{ "remove", cmd_remove, "remove [--retry] [--deferred] NAME" },
-	{ "clear", cmd_clear, "clear NAME" },
-	{ "table", cmd_table, "table [--inactive] [NAME]" },
-	{ "status", cmd_status, "status [--inactive] [NAME]" },
-	{ "info", cmd_info, "info [NAME]" },
-	{ "ls", cmd_ls, "ls" },
-	{ "deps", cmd_deps, "deps [NAME]" },
-	{ "targets", cmd_targets, "targets" },
-	{ "version", cmd_version, "version" },
-	{ "mknodes", cmd_mknodes, "mknodes [NAME]" },
+	{ cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
+	{ cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW..." },
+	{ cmd_show, "show [-p] [NAME]" },
+	{ cmd_drop, "drop NAME [SNAPNAME]" },
+	{ cmd_grow, "grow NAME [SNAPNAME] DEV..." },
+	{ cmd_unwrap, "unwrap NAME" },
+	{ cmd_run, "run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]" },
+	{ cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME" },
+	{ cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
+	{ cmd_recover, "recover [NAME]" },
+	{ cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },
+	{ cmd_load, "load [-r] [--table LINE] NAME [FILE]" },
+	{ cmd_load, "reload [-r] [--table LINE] NAME [FILE]" },
+	{ cmd_suspend, "suspend [--nolockfs] [--noflush] NAME" },
+	{ cmd_resume, "resume NAME" },
+	{ cmd_remove, "remove [--retry] [--deferred] NAME" },
+	{ cmd_clear, "clear NAME" },
+	{ cmd_table, "table [--inactive] [NAME]" },
+	{ cmd_status, "status [--inactive] [NAME]" },
+	{ cmd_info, "info [NAME]" },
+	{ cmd_ls, "ls" },
+	{ cmd_deps, "deps [NAME]" },
+	{ cmd_targets, "targets" },
+	{ cmd_version, "version" },
+	{ cmd_mknodes, "mknodes [NAME]" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -65,8 +64,10 @@ static void usage(FILE *f)
 
 static const struct command *find_command(const char *name)
 {
+	size_t n = strlen(name);
+
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(commands[i].name, name))
+		if (strcspn(commands[i].synopsis, " ") == n && !strncmp(commands[i].synopsis, name, n))
 			return &commands[i];
 	return NULL;
 }

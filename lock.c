@@ -58,24 +58,24 @@ void lock_release(int fd)
 	flock(fd, LOCK_UN);
 }
 
-/* The i-th blank-separated field of line (cut at its end), or NULL. */
-static char *field(char *line, int i, char **save)
+/* The i-th blank-separated field of *line from where it stands (cut at its end, *line past it), or NULL. */
+static char *field(char **line, int i)
 {
-	char *w = strtok_r(line, " \t", save);
+	char *w = next_word(line, " \t");
 
 	while (w && i-- > 0)
-		w = strtok_r(NULL, " \t", save);
+		w = next_word(line, " \t");
 	return w;
 }
 
 /* "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END", the device in hex. */
 static pid_t holder_in(char *line, const struct stat *st)
 {
-	char *save, *kind = field(line, 1, &save), *pid, *id, *end;
+	char *kind = field(&line, 1), *pid, *id, *end;
 	unsigned long long maj, min, ino;
 	int over;
 
-	if (!kind || strcmp(kind, "FLOCK") || !(pid = field(NULL, 2, &save)) || !(id = field(NULL, 0, &save)))
+	if (!kind || strcmp(kind, "FLOCK") || !(pid = field(&line, 2)) || !(id = field(&line, 0)))
 		return 0;
 	maj = scan_ull(id, &end, 16, &over);
 	if (*end != ':' || (min = scan_ull(end + 1, &end, 16, &over), *end != ':'))

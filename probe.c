@@ -302,11 +302,11 @@ int mount_point_of(uint32_t major, uint32_t minor, char *buf, size_t size)
 	close(fd);
 	snprintf(dev, sizeof dev, "%u:%u", major, minor);
 	for (line = text; !found && line && *line; line = next) {
-		char *save, *field[5];
+		char *field[5], *w;
 		int n = 0;
 		if ((next = strchr(line, '\n')))
 			*next++ = '\0';
-		for (char *w = strtok_r(line, " ", &save); w && n < 5; w = strtok_r(NULL, " ", &save))
+		while (n < 5 && (w = next_word(&line, " ")))
 			field[n++] = w;
 		if (n == 5 && !strcmp(field[2], dev)) {
 			snprintf(buf, size, "%s", field[4]);

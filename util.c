@@ -73,6 +73,18 @@ int scan_int(const char *s)
 	return (int)scan_ull(s, &end, 10, &over);
 }
 
+char *next_word(char **s, const char *sep)
+{
+	char *w = *s + strspn(*s, sep);
+	size_t n = strcspn(w, sep);
+
+	if (!*w)
+		return NULL;
+	*s = w + n + (w[n] != '\0');
+	w[n] = '\0';
+	return w;
+}
+
 int read_small_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -31,6 +31,13 @@ void *grow_block(void *p, size_t old, size_t size);
 /* atoi's reading, through scan_ull. */
 int scan_int(const char *s);
 
+/*
+ * strtok_r's reading without its state: the next word of *s (words are
+ * separated by runs of sep's bytes), cut at its end, *s moved past it;
+ * NULL when none is left.  (musl's strtok_r is one more object.)
+ */
+char *next_word(char **s, const char *sep);
+
 /* A small file's first size - 1 bytes, NUL-terminated; 1 if read, 0 if not. */
 int read_small_file(const char *path, char *buf, size_t size);
 /* The same, cut at the first newline. */

@@ -245,6 +245,11 @@ same_cmd "udevreleasecookie COOKIE" udevreleasecookie 0x0d4d1234
 same_cmd "udevreleasecookie bad" udevreleasecookie bogus
 same_cmd "udevcomplete" udevcomplete 0x0d4d1234
 same_cmd "udevcomplete 0" udevcomplete 0
+# udev's 10-dm.rules import these: every flag bit, named or not, and bad cookies
+for c in 0x00010000 0x00ff0000 0xff000000 0xffffffff 0x0d4d0041 0x1234 4294967295 0 bogus 0x100000000 -1 "1 2"; do
+	same_cmd "udevflags $c" udevflags "$c"
+done
+same_cmd "udevflags without a cookie" udevflags
 same_cmd "help" help
 same_cmd "--help" --help
 same_cmd "no command"
@@ -312,7 +317,7 @@ same_cmd "setgeometry too few" setgeometry lin 1 2 3
 same_cmd "setgeometry negative" setgeometry lin -1 2 3 4
 
 # What the link does not carry out, it says so and fails.
-for cmd in "mangle" "udevflags 0x0d4d0041" "stats list" "measure" "udevcookies" "udevcomplete_all -y" "ls --tree"; do
+for cmd in "mangle" "stats list" "measure" "udevcookies" "udevcomplete_all -y" "ls --tree"; do
 	# shellcheck disable=SC2086
 	expect_exit 1 "not carried out: $cmd" $LINK $cmd
 	contains "not carried out: $cmd: says so" "$(cat "$OUT")" 'not carried out by dmsnap'

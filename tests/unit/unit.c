@@ -1337,6 +1337,9 @@ static void test_info_from(void)
 	begin("cmd names");
 	check_str("TABLE_LOAD", dm_cmd_name(DM_TABLE_LOAD_CMD), "DM_TABLE_LOAD");
 	check_str("out of range", dm_cmd_name((enum dm_cmd)99), "DM_UNKNOWN");
+	check_str("the last", dm_cmd_name(DM_DEV_SET_GEOMETRY_CMD), "DM_DEV_SET_GEOMETRY");
+	check_str("the first", dm_cmd_name(DM_VERSION_CMD), "DM_VERSION");
+	check_str("past the last", dm_cmd_name(DM_DEV_ARM_POLL_CMD), "DM_UNKNOWN");
 	end();
 }
 
@@ -1396,6 +1399,31 @@ static void test_scan_ull(void)
 			check_u64(what, (uint64_t)(end - inputs[i]), (uint64_t)(want_end - inputs[i]));
 			check_int(what, over, range);
 		}
+	end();
+}
+
+/* next_word against the host C library's strtok_r: the same words, in the same order, on the same inputs. */
+static void test_next_word(void)
+{
+	static const char *const inputs[] = {
+		"", " ", "a", " a", "a ", "  a  b\t\tc ", "1: FLOCK  ADVISORY  WRITE 1234 fd:01:42 0 EOF",
+		"\t\t", "x\ty z", "one two three four five six",
+	};
+
+	begin("next_word: strtok_r's words for every case");
+	for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+		char a[64], b[64], *save, *p = b, *want, *got;
+		int k = 0;
+
+		snprintf(a, sizeof a, "%s", inputs[i]);
+		snprintf(b, sizeof b, "%s", inputs[i]);
+		do {
+			want = strtok_r(k ? NULL : a, " \t", &save);
+			got = next_word(&p, " \t");
+			check_str(inputs[i], got ? got : "(none)", want ? want : "(none)");
+			k++;
+		} while (want && got);
+	}
 	end();
 }
 
@@ -1592,6 +1620,7 @@ int main(void)
 	test_info_from();
 	test_parse_u64();
 	test_scan_ull();
+	test_next_word();
 	test_files();
 	test_report();
 	test_split_lvm_name();
