@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 
 #define FIRST_WARN_PERCENT 80
 #define WARN_STEP_PERCENT  5
+#define GROW_POLL_MS 50  /* watch --grow-with: how often usage is looked at between rounds */
 #define CHILD_GRACE_SECONDS 10  /* after forwarding a signal, before SIGKILL */
 #define ENV_VAR_LEN (PATH_MAX + 32)  /* DMSNAP_MOUNT=DIR */
 
@@ -96,17 +98,18 @@ static void check_usage(const char *snap, const struct dm_snap_status *st, struc
 	u->next_percent = (pm / 10 / WARN_STEP_PERCENT + 1) * WARN_STEP_PERCENT;
 }
 
-/* Blocks until an event on name, a signal, or the alarm; event_nr is updated. */
-static int wait_event_or_tick(int fd, const char *name, uint32_t *event_nr, unsigned seconds)
+/* Blocks until an event on name, a signal, or ms have passed; event_nr is updated. */
+static int wait_event_or_tick(int fd, const char *name, uint32_t *event_nr, unsigned ms)
 {
+	struct itimerval tick = { .it_value = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) } };
 	struct dm_info info;
 	int r = 0;
 
 	got_alarm = 0;
-	alarm(seconds);
+	setitimer(ITIMER_REAL, &tick, NULL);
 	if (!got_child && !got_signal && (r = dm_wait_event(fd, name, *event_nr, &info)) == 0)
 		*event_nr = info.event_nr;
-	alarm(0);
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
 	return r == -EINTR ? 0 : r;
 }
 
@@ -282,7 +285,7 @@ static int supervise(int fd, const struct run_state *rs, pid_t pid)
 		}
 		if (kill_at && time(NULL) >= kill_at)
 			kill(pid, SIGKILL);
-		if ((r = wait_event_or_tick(fd, first, &event_nr, 1)) < 0 && !rs->m->u.blind) {
+		if ((r = wait_event_or_tick(fd, first, &event_nr, 1000)) < 0 && !rs->m->u.blind) {
 			rs->m->u.blind = 1;
 			dm_warn(r, DM_DEV_WAIT_CMD, first);
 		}
@@ -490,6 +493,22 @@ static int watch_round(const struct wrapper *wr, struct watched **list, size_t *
 	return r;
 }
 
+/*
+ * Whether a watched snapshot's COW has reached grow_at percent: looked at
+ * between rounds, as writeback can fill a COW from the threshold to the
+ * end in well under a second.
+ */
+static int past_grow_at(int fd, const struct watched *list, size_t n, unsigned grow_at)
+{
+	struct dm_snap_status st;
+
+	for (size_t i = 0; i < n; i++)
+		if (read_snap_status(fd, list[i].name, &st) == 0 && st.state == DM_SNAP_ACTIVE &&
+		    permille_used(&st) >= grow_at * 10)
+			return 1;
+	return 0;
+}
+
 static int parse_watch_number(const char *arg, unsigned max, unsigned *v)
 {
 	uint64_t x;
@@ -579,8 +598,17 @@ int cmd_watch(int argc, char **argv)
 			grow_snapshot(fd, name, grow, &dev, 1);
 			continue;
 		}
-		if ((r = wait_event_or_tick(fd, wait_name, &event_nr, interval)) < 0)
-			r = dm_fail(r, DM_DEV_WAIT_CMD, wait_name);
+		/* the next round after an event, a signal or the interval; with spares left, as soon as one is needed */
+		for (unsigned ms = 0, tick = spares && *spares ? GROW_POLL_MS : interval * 1000; ms < interval * 1000;
+		     ms += tick) {
+			uint32_t before = event_nr;
+			if ((r = wait_event_or_tick(fd, wait_name, &event_nr, tick)) < 0) {
+				r = dm_fail(r, DM_DEV_WAIT_CMD, wait_name);
+				break;
+			}
+			if (got_signal || event_nr != before || past_grow_at(fd, watched, nwatched, grow_at))
+				break;
+		}
 	}
 	free(watched);
 	return r;

@@ -309,9 +309,7 @@ const char *dm_cmd_name(enum dm_cmd cmd)
 			   "DM_DEV_WAIT\0DM_TABLE_LOAD\0DM_TABLE_CLEAR\0DM_TABLE_DEPS\0"
 			   "DM_TABLE_STATUS\0DM_LIST_VERSIONS\0DM_TARGET_MSG\0DM_DEV_SET_GEOMETRY\0DM_UNKNOWN";
 
-	for (unsigned i = 0; i < (unsigned)cmd && i < DM_DEV_SET_GEOMETRY_CMD + 1; i++)
-		name += strlen(name) + 1;
-	return name;
+	return nth_string(name, (unsigned)cmd < DM_DEV_SET_GEOMETRY_CMD + 1 ? cmd : DM_DEV_SET_GEOMETRY_CMD + 1);
 }
 
 int dm_parse_devno(const char *s, uint32_t *major, uint32_t *minor)

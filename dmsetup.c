@@ -563,6 +563,86 @@ static int info_after(void)
 	return sw[S_VERBOSE] && dm_get_info(ctl, dname, &i) == 0 ? display_info(&i) : 0;
 }
 
+/*
+ * ---- ls --tree: the dependency tree as libdevmapper's dm_tree shows it ----
+ *
+ * Its roots are the dm devices no dm device's live table uses, in the
+ * kernel's list order; a device's children are its table's devices in the
+ * order the kernel lists them (a device used twice appears under each
+ * user).  Walked straight from the ioctls: nothing is stored.
+ */
+
+/* Whether the live table of any dm device uses dev. */
+static int used_by_any(uint64_t dev)
+{
+	struct dm_reply list, deps;
+	struct dm_name n;
+	uint32_t count;
+	int used = 0;
+
+	if (dm_list_devices(ctl, &list))
+		return 0;
+	while (!used && dm_next_name(&list, &n) > 0) {
+		if (dm_get_deps(ctl, n.name, 0, &deps))
+			continue;
+		if (!dm_deps_count(&deps, &count))
+			for (uint32_t d = 0; d < count; d++)
+				used |= dm_deps_dev(&deps, d) == dev;
+		dm_reply_free(&deps);
+	}
+	dm_reply_free(&list);
+	return used;
+}
+
+enum { TR_DEVICE = 1, TR_BLKDEVNAME = 2 };
+#define MAX_DEPTH 100
+static unsigned tree_sw;
+static int tree_more[MAX_DEPTH];
+/* Drawing: empty, branch, vertical, last; ASCII or, with -o utf, box drawing. */
+static const char *const tree_ascii[] = { "  ", "|-", "| ", "`-" };
+static const char *const tree_utf[] = { "  ", "\342\224\234\342\224\200", "\342\224\202 ", "\342\224\224\342\224\200" };
+static const char *const *tsym = tree_ascii;
+
+static void tree_walk(const char *name, unsigned depth);
+
+/* One device's line, its place in the tree then its name, kernel name and number; then its children. */
+static void tree_node(uint64_t dev, unsigned depth, int last)
+{
+	struct dm_info info = { 0 };  /* name "" for a device that is not dm's */
+	uint32_t major, minor;
+	char kname[64];
+	int dm = dm_get_info_by(ctl, NULL, dev, &info) == 0;
+
+	dm_decode_dev(dev, &major, &minor);
+	if (depth + 2 <= MAX_DEPTH && (dm || tree_sw & (TR_DEVICE | TR_BLKDEVNAME))) {
+		tree_more[depth] = !last;
+		for (unsigned d = 0; d < depth; d++)
+			printf(" %s", tsym[d == depth - 1 ? (tree_more[depth] ? 1 : 3) : tree_more[d + 1] ? 2 : 0]);
+		fputs(info.name, stdout);
+		if (tree_sw & TR_BLKDEVNAME && dev_name(major, minor, 1, kname, sizeof kname))
+			printf(" <%s>", kname);
+		if (tree_sw & TR_DEVICE)
+			printf(" (%u:%u)", major, minor);
+		putc('\n', stdout);
+	}
+	if (dm)
+		tree_walk(info.name, depth + 1);
+}
+
+/* The devices name's live table uses, each under it. */
+static void tree_walk(const char *name, unsigned depth)
+{
+	struct dm_reply deps;
+	uint32_t count;
+
+	if (dm_get_deps(ctl, name, 0, &deps))
+		return;
+	if (!dm_deps_count(&deps, &count))
+		for (uint32_t d = 0; d < count; d++)
+			tree_node(dm_deps_dev(&deps, d), depth, d + 1 == count);
+	dm_reply_free(&deps);
+}
+
 /* The first of names (NUL-separated) that the start of s, up to a comma, abbreviates; its index, or -1. */
 static int abbrev(const char *names, const char *s)
 {
@@ -574,17 +654,34 @@ static int abbrev(const char *names, const char *s)
 	return -1;
 }
 
-/* -o: how ls and deps name devices; each name may be abbreviated, as dmsetup matches them. */
+/*
+ * -o: with --tree the tree's options, otherwise how ls and deps name
+ * devices; each name may be abbreviated, as dmsetup matches them.
+ */
 static int options(const char *opts)
 {
-	int i;
+	/* but device, blkdevname, nodevice, utf and ascii, they are taken and change nothing */
+	const char *names = "devno\0blkdevname\0devname\0";
+	int tree = sw[S_TREE], i;
 
+	if (tree) {
+		names = "device\0blkdevname\0nodevice\0status\0table\0active\0open\0uuid\0rw\0"
+			"utf\0vt100\0ascii\0inverted\0compact\0notrunc\0";
+		tree_sw = TR_DEVICE;
+	}
 	for (const char *s = opts; s && *s; s++) {
-		if ((i = abbrev("devno\0blkdevname\0devname\0", s)) < 0) {
-			errf("Option not recognised: %s.\n", s);
+		if ((i = abbrev(names, s)) < 0) {
+			errf(tree ? "Tree options not recognised: %s.\n" : "Option not recognised: %s.\n", s);
 			return 1;
 		}
-		dn_type = i == 0 ? DN_DEVNO : i == 1 ? DN_BLK : DN_MAP;
+		if (!tree)
+			dn_type = i == 0 ? DN_DEVNO : i == 1 ? DN_BLK : DN_MAP;
+		else if (i == 2)
+			tree_sw &= ~TR_DEVICE;
+		else if (i < 2)
+			tree_sw |= i ? TR_BLKDEVNAME : TR_DEVICE;
+		if (tree && (i == 9 || i == 11))
+			tsym = i == 9 ? tree_utf : tree_ascii;
 		if (!s[strcspn(s, ",")])
 			break;
 		s += strcspn(s, ",");
@@ -1054,15 +1151,30 @@ static int c_ls_name(const char *dev, int argc, char **argv)
 	return 0;
 }
 
-/* ls: names, or the devices with a target of a type (--target); --tree did not fit the size budget. */
+/* ls: names, the devices with a target of a type (--target), or the tree of what uses what (--tree). */
 static int c_ls(const char *dev, int argc, char **argv)
 {
+	struct dm_reply list;
+	struct dm_name n;
+	int r, any = 0;
+
 	(void)dev, (void)argc, (void)argv;
-	if (sw[S_TREE]) {
-		errf("dmsetup ls --tree: not carried out by dmsnap\n");
+	if (sw[S_TARGET])
+		return for_all(c_table, 0);
+	if (!sw[S_TREE])
+		return for_all(c_ls_name, 0);
+	if (need_ctl())
 		return 1;
-	}
-	return for_all(sw[S_TARGET] ? c_table : c_ls_name, 0);
+	if ((r = dm_list_devices(ctl, &list)) < 0)
+		return dname[0] = '\0', ioerr("names", r);
+	/* a root is never the last: that mark shows only in its children's lines */
+	while (dm_next_name(&list, &n) > 0 && ++any)
+		if (!used_by_any(dm_encode_dev(n.major, n.minor)))
+			tree_node(dm_encode_dev(n.major, n.minor), 0, 1);
+	if (!any)
+		printf("No devices found\n");
+	dm_reply_free(&list);
+	return 0;
 }
 
 static int c_mknodes(const char *dev, int argc, char **argv)
@@ -1079,6 +1191,7 @@ static int c_splitname(const char *dev, int argc, char **argv)
 /* ---- udev cookies: dmsnap syncs with nobody, as dmsetup does without udev ---- */
 
 #define DM_COOKIE_MAGIC 0x0d4d
+#define LEAP(y) (!((y) & 3) && ((y) % 25 || !((y) & 15)))
 /* libdevmapper's names of the cookie's flags, bit 0 first (libdevmapper.h's DM_UDEV_*_FLAG) */
 static const char udev_flag_names[] = "DISABLE_DM_RULES\0DISABLE_SUBSYSTEM_RULES\0DISABLE_DISK_RULES\0"
 				      "DISABLE_OTHER_RULES\0LOW_PRIORITY\0DISABLE_LIBRARY_FALLBACK\0PRIMARY_SOURCE\0";
@@ -1095,6 +1208,102 @@ static uint32_t cookie_value(const char *s)
 		return 0;
 	}
 	return (uint32_t)v;
+}
+
+/* dmsetup's question: the last 'y' or 'n' of the first line holding one; input ending first is 'n'. */
+static int ask(const char *question)
+{
+	int c = 0, answer = 0;
+	unsigned char byte;
+
+	do {
+		if (c == '\n' || !c)
+			fputs(question, stdout);
+		fflush(stdout);
+		/* a byte at a time: stdio's stdin would not fit the binary's budget */
+		if (read(0, &byte, 1) != 1) {
+			answer = 'n';
+			break;
+		}
+		c = byte;
+		if ((c | 32) == 'y' || (c | 32) == 'n')  /* either case */
+			answer = c | 32;
+	} while (!answer || c != '\n');
+	if (c != '\n')
+		putc('\n', stdout);
+	return answer;
+}
+
+/*
+ * A semaphore's last operation and change times, as ctime(3) words them
+ * ("Thu Jan  1 00:00:00 1970") but in UTC: musl's time zone code would not
+ * fit the binary's budget.
+ */
+static void put_times(const struct semid_ds *ds)
+{
+	for (int k = 0; k < 2; k++) {
+		time_t t = k ? ds->sem_ctime : ds->sem_otime;
+		long day = (long)(t / 86400), year = 1970, month = 0, len;
+
+		while (day >= (len = "\37\34\37\36\37\36\37\37\36\37\36\37"[month] + (month == 1 && LEAP(year))))
+			day -= len, month = (month + 1) % 12, year += !month;
+		printf("%.3s %.3s%3ld %.2ld:%.2ld:%.2ld %ld%s", "ThuFriSatSunMonTueWed" + t / 86400 % 7 * 3,
+		       "JanFebMarAprMayJunJulAugSepOctNovDec" + month * 3, day + 1, (long)(t / 3600 % 24),
+		       (long)(t / 60 % 60), (long)(t % 60), year, k ? "\n" : "  ");
+	}
+}
+
+static const char sem_words[] = "emaphores with keys prefixed by 3405 (0xd4d)";
+
+/*
+ * udevcookies lists, udevcomplete_all removes, the semaphores of udev
+ * cookies (key DM_COOKIE_MAGIC << 16 | n) that other tools made (dmsnap
+ * makes none), as a stuck LVM command leaves them.  udevcomplete_all [AGE]
+ * spares those used in the last AGE minutes, and asks first unless -y.
+ */
+static int c_cookies(const char *dev, int argc, char **argv)
+{
+	int list = op_cmd[6] == 'o', max, sid, val, old, count[2] = { 0, 0 }, over; /* destroyed, skipped */
+	unsigned age = 0;
+	time_t now;
+	struct semid_ds ds;
+	struct seminfo si;
+	char *end;
+
+	(void)argc, (void)argv;
+	if (!list) {
+		/* as sscanf's %u: blanks, a sign, digits, and whatever follows them */
+		if (dev && (age = (unsigned)scan_ull(dev, &end, 10, &over), end == dev))
+			return say("Failed to read age_in_minutes parameter.");
+		if (!sw[S_YES]) {
+			errf("WARNING: This operation will destroy all semaphores %s%.0d%swith keys that have a prefix 3405 (0xd4d).\n",
+			     age ? "older than " : "", (int)age, age ? " minutes " : "");
+			if (ask("Do you really want to continue? [y/n]: ") == 'n')
+				return printf("S%s NOT destroyed.\n", sem_words), 0;
+		}
+	}
+	if ((max = semctl(0, 0, SEM_INFO, &si)) < 0) {
+		errf("SEM_INFO: semctl failed: %s\n", strerror(errno));
+		return 1;
+	}
+	if (list)
+		printf("Cookie       Semid      Value      Last semop time           Last change time\n");
+	now = time(NULL);
+	for (int id = 0; id <= max; id++) {
+		if ((sid = semctl(id, 0, SEM_STAT, &ds)) < 0 || (unsigned)ds.sem_perm.__key >> 16 != DM_COOKIE_MAGIC)
+			continue;
+		if (!list) {
+			/* one that went before dmsetup could remove it is not counted, as with dmsetup */
+			old = ds.sem_ctime + age * 60 > now || ds.sem_otime + age * 60 > now;
+			count[old] += old || semctl(sid, 0, IPC_RMID) == 0;
+		} else if ((val = semctl(sid, 0, GETVAL)) >= 0) {
+			printf("0x%-10x %-10d %-10d ", (unsigned)ds.sem_perm.__key, sid, val);
+			put_times(&ds);
+		}
+	}
+	if (!list)
+		printf("%d s%s destroyed. %d skipped.\n", count[0], sem_words, count[1]);
+	return 0;
 }
 
 static int c_udev(const char *dev, int argc, char **argv)
@@ -1403,7 +1612,7 @@ static int c_unsupported(const char *dev, int argc, char **argv);
 static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
-	c_mknodes, c_unsupported, c_udev, c_udev, c_udev, c_udev, c_unsupported, c_unsupported, c_targets,
+	c_mknodes, c_unsupported, c_udev, c_udev, c_udev, c_udev, c_cookies, c_cookies, c_targets,
 	c_targets, c_version, c_message, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)
@@ -1412,14 +1621,10 @@ _Static_assert(NDMCMDS == sizeof dmcmd_args / sizeof *dmcmd_args, "one dmcmd_arg
 static void put_usage(const char *s)
 {
 	for (unsigned c; (c = (unsigned char)*s); s++) {
-		const char *w = usage_words;
-		if (c >= 32 || c == '\t' || c == '\n') {
+		if (c >= 32 || c == '\t' || c == '\n')
 			putc((int)c, stderr);
-			continue;
-		}
-		for (c -= c > '\n' ? 3 : 1; c--;)
-			w += strlen(w) + 1;
-		put_usage(w);
+		else
+			put_usage(nth_string(usage_words, c - (c > '\n' ? 3 : 1)));
 	}
 }
 
@@ -1547,7 +1752,7 @@ int dmsetup_main(int argc, char **argv)
 		}
 		if (dmcmd_run[cmd] == c_splitname)
 			sw[S_COLUMNS] = 1;
-		if (!sw[S_TREE] && !sw[S_COLUMNS] && options(sarg[S_OPTIONS]))
+		if ((sw[S_TREE] || !sw[S_COLUMNS]) && options(sarg[S_OPTIONS]))
 			goto cmdline;
 		if (sw[S_COLUMNS] && (r = start_report()))
 			return r < 0;

@@ -13,9 +13,7 @@
 
 const char *report_name(const char *fields, size_t f, int heading)
 {
-	for (f = 2 * f + !!heading; f--; fields += strlen(fields) + 1)
-		;
-	return fields;
+	return nth_string(fields, (unsigned)(2 * f + !!heading));
 }
 
 static int add_field(struct report *r, size_t f)

@@ -12,6 +12,7 @@
 #include "probe.h"
 #include "show.h"
 #include "targets.h"
+#include "util.h"
 #include "world.h"
 
 struct snap_view {
@@ -24,9 +25,7 @@ struct snap_view {
 
 static const char *state_word(enum dm_snap_state s)
 {
-	static const char *const words[] = { "active", "invalid", "overflow", "merge-failed", "unknown" };
-
-	return words[s];
+	return nth_string("active\0invalid\0overflow\0merge-failed\0unknown", s);
 }
 
 /* What the snapshots of the wrappers shown are worth: each counts toward the exit status. */
@@ -61,7 +60,6 @@ static void view_snapshot(const struct dev *d, int merging, struct snap_view *v)
 /* Tenths, in integers: a size is never shown with more precision than that. */
 static void human_size(uint64_t sectors, char *buf, size_t size)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
 	uint64_t tenths = sectors * 10 / 2;  /* KiB */
 	int u = 0;
 
@@ -69,8 +67,8 @@ static void human_size(uint64_t sectors, char *buf, size_t size)
 		tenths /= 1024;
 		u++;
 	}
-	snprintf(buf, size, "%llu.%llu %s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
-		 units[u]);
+	snprintf(buf, size, "%llu.%llu %.3s", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
+		 "KiBMiBGiBTiBPiB" + u * 3);
 }
 
 static void print_view(const char *origin, const struct snap_view *v, int parsable)

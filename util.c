@@ -85,6 +85,13 @@ char *next_word(char **s, const char *sep)
 	return w;
 }
 
+const char *nth_string(const char *list, unsigned n)
+{
+	while (n--)
+		list += strlen(list) + 1;
+	return list;
+}
+
 int read_small_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -38,6 +38,9 @@ int scan_int(const char *s);
  */
 char *next_word(char **s, const char *sep);
 
+/* The n-th (from 0) of the NUL-separated strings in list. */
+const char *nth_string(const char *list, unsigned n);
+
 /* A small file's first size - 1 bytes, NUL-terminated; 1 if read, 0 if not. */
 int read_small_file(const char *path, char *buf, size_t size);
 /* The same, cut at the first newline. */

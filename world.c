@@ -199,9 +199,7 @@ int is_dup_name(const char *name)
 
 const char *mode_word(enum wrap_mode m)
 {
-	static const char *const words[] = { "linear", "snapshot-origin", "merging" };
-
-	return words[m];
+	return nth_string("linear\0snapshot-origin\0merging", m);
 }
 
 void wrapper_free(struct wrapper *wr)

@@ -64,8 +64,8 @@ snap_merge() {
 	step snap-status-target sh -c '$DM status --target snapshot | cut -d" " -f1-4'
 	step snap-overwrite sh -c 'dd if=/dev/urandom of=/dev/mapper/md2 bs=64k count=4 conv=fsync 2>/dev/null; echo written'
 	step snap-still data /dev/mapper/md2_snap
-	step snap-deps $DM deps -o devname
-	step snap-deps-blk $DM deps -o blkdevname md2_snap
+	step snap-tree $DM ls --tree
+	step snap-tree-opts $DM ls --tree -o blkdevname,ascii
 	step merge-remove-snap $DM remove md2_snap
 	step merge-load $DM load md2 --table "0 $sz snapshot-merge /dev/mapper/md2_dup /dev/vdd P 8"
 	step merge-suspend $DM suspend md2
@@ -76,9 +76,9 @@ snap_merge() {
 	step merge-data data /dev/mapper/md2
 }
 
-# Shutdown: tear everything down, reading what uses what first (ls --tree did not fit), quietly.
+# Shutdown: tear everything down, reading the tree first, quietly.
 teardown() {
-	step down-deps $DM deps -o devname
+	step down-tree $DM ls --tree -o notrunc
 	step down-remove-v sh -c 'for d in $($DM ls | cut -f1 | sort); do $DM remove -v --noudevsync "$d"; echo "$d: $?"; done'
 	step down-ls $DM ls
 	step down-remove-all $DM remove_all
@@ -172,6 +172,22 @@ $ORACLE load lin2 --table "0 128 zero"
 $ORACLE suspend ro
 
 same_cmd "ls" ls
+same_cmd "ls --tree" ls --tree
+same_cmd "ls --tree -o blkdevname" ls --tree -o blkdevname
+same_cmd "ls --tree -o nodevice" ls --tree -o nodevice
+same_cmd "ls --tree -o utf" ls --tree -o utf
+same_cmd "ls --tree -o bad" ls --tree -o ascii,bogus
+# lin under top and under dia (a diamond), three levels, and withuuid used only by
+# an inactive table (still a root: the tree follows live tables)
+$ORACLE create dia --table "0 100 linear /dev/mapper/top 0
+100 100 linear /dev/mapper/lin 0"
+$ORACLE mknodes
+$ORACLE load empty --table "0 64 linear /dev/mapper/withuuid 0"
+same_cmd "ls --tree, a diamond" ls --tree
+same_cmd "ls --tree, a diamond, -o blkdevname,device" ls --tree -o blkdevname,device
+same_cmd "ls --tree, a diamond, -o utf,nodevice" ls --tree -o utf,nodevice
+$ORACLE clear empty
+$ORACLE remove dia
 same_cmd "ls -o devname" ls -o devname
 same_cmd "ls -o blkdevname" ls -o blkdevname
 same_cmd "ls -o bad" ls -o bogus
@@ -315,9 +331,18 @@ same_cmd "setgeometry trailing bytes" setgeometry lin 1 2 3 4x
 same_cmd "setgeometry start beyond the end" setgeometry lin 1 2 3 999999999
 same_cmd "setgeometry too few" setgeometry lin 1 2 3
 same_cmd "setgeometry negative" setgeometry lin -1 2 3 4
+same_cmd "udevcookies none" udevcookies
+same_cmd "udevcookies argument" udevcookies x
+same_cmd "udevcomplete_all none, asks" udevcomplete_all
+same_cmd "udevcomplete_all AGE, asks" udevcomplete_all 5
+same_cmd "udevcomplete_all -y none" udevcomplete_all -y
+same_cmd "udevcomplete_all bad age" udevcomplete_all -y x
+same_cmd "udevcomplete_all age 5x" udevcomplete_all -y 5x
+same_cmd "udevcomplete_all age -1" udevcomplete_all -y -- -1
+same_cmd "udevcomplete_all two ages" udevcomplete_all -y 1 2
 
 # What the link does not carry out, it says so and fails.
-for cmd in "mangle" "stats list" "measure" "udevcookies" "udevcomplete_all -y" "ls --tree"; do
+for cmd in "mangle" "stats list" "measure"; do
 	# shellcheck disable=SC2086
 	expect_exit 1 "not carried out: $cmd" $LINK $cmd
 	contains "not carried out: $cmd: says so" "$(cat "$OUT")" 'not carried out by dmsnap'
@@ -397,4 +422,64 @@ twice "setgeometry -j -m" "$TWO" setgeometry -j 253 -m 1 2 2 2 0 9
 twice "setgeometry /dev/mapper/NAME" "$TWO" setgeometry /dev/mapper/b 1 1 1 0
 twice "setgeometry without a table" "\$DM create --notable c" setgeometry c 1 2 3 0
 TWICE_STATE=
+$ORACLE remove_all --force >/dev/null 2>&1
+
+# --- udev cookies: semaphores as dmsetup makes them while udev runs. The guest runs no
+# udev, so dmsetup (and dmsnap always) makes none, and dmsetup's udevcomplete wakes none:
+# udev's control socket, faked for the moment, makes dmsetup believe udev runs.
+as_if_udev() {
+	local rc=0
+	mkdir -p /run/udev && : >/run/udev/control
+	"$@" || rc=$?
+	rm -f /run/udev/control
+	return $rc
+}
+cookie() { as_if_udev $ORACLE udevcreatecookie; }
+# The clock a minute and a half on: what was made before is older than a minute.
+later() { date -s "@$(($(date +%s) + 90))" >/dev/null; }
+# The cookies left: their values (their keys and semids differ from run to run).
+cookie_state() { $ORACLE udevcookies | awk 'NR > 1 { print $3 }' | sort | tr '\n' ' '; }
+
+cookie >/dev/null
+C2=$(cookie)
+as_if_udev $ORACLE udevcomplete "$C2" >/dev/null
+assert_eq "dmsetup made cookies" "$(cookie_state)" "0 1 "
+same_cmd "udevcookies" udevcookies
+same_cmd "udevcookies -v" -v udevcookies
+same_cmd "udevcomplete_all young" udevcomplete_all -y 5
+assert_eq "young cookies kept" "$(cookie_state)" "0 1 "
+$ORACLE udevcomplete_all -y >/dev/null
+
+# cookie_twice NAME SETUP INPUT ARGS...: each tool on cookies made afresh by SETUP, answering INPUT.
+cookie_twice() {
+	local name=$1 setup=$2 input=$3 rc1=0 rc2=0
+	shift 3
+	for tool in oracle link; do
+		$ORACLE udevcomplete_all -y >/dev/null
+		eval "$setup" >/dev/null
+		if [ $tool = oracle ]; then
+			printf "$input" | $ORACLE "$@" >/tmp/want.out 2>/tmp/want.err || rc1=$?
+			cookie_state >/tmp/want.state
+		else
+			printf "$input" | $LINK "$@" >/tmp/got.out 2>/tmp/got.err || rc2=$?
+			cookie_state >/tmp/got.state
+		fi
+	done
+	verdict "cookies $name" $rc1 $rc2 out err state
+}
+
+TWO_COOKIES='cookie; C=$(cookie); as_if_udev $ORACLE udevcomplete $C'
+cookie_twice "udevcomplete_all -y" "$TWO_COOKIES" "" udevcomplete_all -y
+cookie_twice "udevcomplete_all, yes" "$TWO_COOKIES" 'y\n' udevcomplete_all
+cookie_twice "udevcomplete_all, no" "$TWO_COOKIES" 'n\n' udevcomplete_all
+cookie_twice "udevcomplete_all, no answer" "$TWO_COOKIES" '' udevcomplete_all
+cookie_twice "udevcomplete_all, y without a newline" "$TWO_COOKIES" 'y' udevcomplete_all
+cookie_twice "udevcomplete_all, asked again" "$TWO_COOKIES" 'x\nyes\n' udevcomplete_all 3
+cookie_twice "udevcomplete_all, changed mind" "$TWO_COOKIES" 'yn\n' udevcomplete_all
+cookie_twice "udevcomplete_all AGE, young" "$TWO_COOKIES" "" udevcomplete_all -y 5
+cookie_twice "udevcomplete_all AGE, one old" "cookie; later; cookie" "" udevcomplete_all -y 1
+assert_eq "AGE: the old one went, the young one stayed" "$(cat /tmp/want.out) $(cat /tmp/want.state)" \
+	"1 semaphores with keys prefixed by 3405 (0xd4d) destroyed. 1 skipped. 1 "
+cookie_twice "udevcomplete_all AGE -1" "$TWO_COOKIES" "" udevcomplete_all -y -- -1
+$ORACLE udevcomplete_all -y >/dev/null
 $ORACLE remove_all --force >/dev/null 2>&1
