@@ -21,6 +21,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_INVALID = 3,  /* a snapshot is invalid or unprotected: its content cannot be trusted */
 	EXIT_MERGING = 4,  /* snap --reattach: the COW holds a merge under way, for 'merge NAME COW' to continue */
+	EXIT_MISSING = 5,  /* snap --reattach, merge NAME COW: a member of a grown COW is on no device (yet) */
 };
 
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))

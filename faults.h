@@ -6,7 +6,8 @@
  *                           holds a command at a known point and races it.
  * Steps: locked (a workflow took dmsnap's lock), cow-checked, synced, staged
  * (snap: before its sync, before zeroing the header, before the freeze) and
- * merge-switch (merge: the snapshot suspended, NAME not yet).
+ * merge-switch (merge: the snapshot suspended, NAME not yet), labelled
+ * (grow: the new member labelled, the record not yet naming it).
  * In the plain build fault_pause() is nothing.
  */
 #ifndef DMSNAP_FAULTS_H

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "faults.h"
 #include "grow.h"
 #include "lock.h"
 #include "probe.h"
@@ -70,6 +71,7 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 	label_encode(rec->store_id, (uint32_t)l->n, m->sectors, label);
 	r = pwrite(c.fd, label, sizeof label, 0) == (ssize_t)sizeof label && fsync(c.fd) == 0 ? 0 : -EIO;
 	close_cow(&c);
+	fault_pause("labelled");
 	/* Named before it is mapped: a reboot in between finds a member the store never used. */
 	rec->member_sectors[l->n] = m->sectors;
 	rec->nmembers = (uint32_t)l->n + 1;
@@ -199,10 +201,13 @@ int assemble_cow(const struct cow_choice *c, const struct wrapper *wr, struct co
 	l->m[0].sectors = rec->member_sectors[0];
 	for (uint32_t i = 1; i < rec->nmembers; i++, l->n++) {
 		struct cow_choice m = { .path = path, .origin = c->origin, .fd = -1 };
-		if ((r = find_member(rec->store_id, i, rec->member_sectors[i], path, sizeof path)) < 0)
-			return fail(0, r == -ENOTUNIQ ? "COW %s: member %u of its %u is on both %s: not using it"
-				    : "COW %s: member %u of its %u is on no block device here%.0s (a disk missing?): not using it",
-				    c->path, i + 1, rec->nmembers, path);
+		if ((r = find_member(rec->store_id, i, rec->member_sectors[i], path, sizeof path)) < 0) {
+			fail(0, r == -ENOTUNIQ ? "COW %s: member %u of its %u is on both %s: not using it"
+			     : "COW %s: member %u of its %u is on no block device here%.0s (a disk missing?): not using it",
+			     c->path, i + 1, rec->nmembers, path);
+			/* the boot hook waits for a disk that comes late */
+			return r == -ENOTUNIQ ? EXIT_FAIL : EXIT_MISSING;
+		}
 		r = check_member(&m, NULL, wr);
 		close_cow(&m);
 		if (r)

@@ -2,15 +2,17 @@
 # vde, grows it by vdd then vdc, and writes more than vde could hold. Boots 2 and 3
 # start at the boot hook (hook.rdinit) with a configuration naming only vde: in
 # boot 2 the hook reassembles the COW from its three members (found by their
-# labels) and reattaches the snapshot as at snap time; in boot 3 vdc's label is
-# gone (as if its disk were missing): no reattach, a console line naming the
-# member, md2 boots wrapped, the store kept. With the label back, snap
-# --reattach works again, and merge straight from the first device reassembles
-# it too.
-# boots: 3
+# labels) and reattaches the snapshot as at snap time; in boot 3 vdc's label
+# comes back 2 s after the hook starts (as a disk that comes late): the hook
+# waits for it and reattaches; in boot 4 it is gone (as if its disk were
+# missing): no reattach, a console line naming the member, md2 boots wrapped,
+# the store kept. With the label back, snap --reattach works again, and merge
+# straight from the first device reassembles it too.
+# boots: 4
 # timeout: 600
 # boot2-cmdline: rdinit=/tests/hook.rdinit
 # boot3-cmdline: rdinit=/tests/hook.rdinit
+# boot4-cmdline: rdinit=/tests/hook.rdinit
 
 O=/mnt/o S=/mnt/s KEEP=/dev/vdb
 
@@ -33,7 +35,11 @@ boot1() {
 
 # In the initramfs: the configuration names the first device only.
 hook_boot() {
-	[ "$BOOT" = 3 ] && dd if=/dev/zero of=/dev/vdc bs=4096 count=1 oflag=direct conv=notrunc 2>/dev/null
+	if [ "$BOOT" -ge 3 ]; then
+		dd if=/dev/vdc of=/tmp/late bs=4096 count=1 iflag=direct 2>/dev/null
+		dd if=/dev/zero of=/dev/vdc bs=4096 count=1 oflag=direct conv=notrunc 2>/dev/null
+	fi
+	[ "$BOOT" = 3 ] && (sleep 2 && dd if=/tmp/late of=/dev/vdc bs=4096 count=1 oflag=direct conv=notrunc 2>/dev/null) &
 	printf '%s\n' "wrap md2 /dev/vda /dev/vde" >/etc/dmsnap.conf
 	/usr/local/share/dmsnap/initramfs-hook wrap
 }
@@ -56,7 +62,19 @@ boot2() {
 	keep_files $KEEP /tmp/sums /tmp/snap_md5 /tmp/label
 }
 
+# The member's label came back while the hook waited.
 boot3() {
+	restore_files $KEEP
+	contains "the hook waited for the late member and reattached" "$(dmesg)" \
+		'dmsnap-boot: md2: snapshot reattached from /dev/vde'
+	lacks "no line about a missing member" "$(dmesg)" 'no block device here'
+	assert_eq "the COW device is reassembled from three members in order" \
+		"$(dmsetup table md2_snap-cow | cut -d' ' -f4 | tr '\n' ' ')" "$(devno /dev/vde) $(devno /dev/vdd) $(devno /dev/vdc) "
+	assert_eq "snapshot reads as at snap time (md5)" "$(md5sum </dev/mapper/md2_snap)" "$(cat /tmp/snap_md5)"
+	keep_files $KEEP /tmp/sums /tmp/snap_md5 /tmp/label
+}
+
+boot4() {
 	restore_files $KEEP
 	contains "the hook says which member is missing" "$(dmesg)" \
 		'dmsnap-boot: md2: snapshot on /dev/vde not reattached: COW /dev/vde: member 3 of its 3 is on no block device here (a disk missing?): not using it'

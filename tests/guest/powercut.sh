@@ -9,8 +9,10 @@
 # the steps by hand), then checks each: nothing suspended, the origin mounts,
 # holds what it should and passes e2fsck -fn, a surviving snapshot is as at
 # snap time or cleanly gone (no store, or a record the hook refuses), a merge
-# that was under way continues and ends with the snapshot's content.
-#   Boot 1: snap, drop and merge steps; the power goes.
+# that was under way continues and ends with the snapshot's content. The grow
+# volumes' COWs are grown by a third slice (on vdd); g-full's then holds more
+# copy-outs than its first device could, so the hook must find both.
+#   Boot 1: snap, drop, merge and grow steps; the power goes.
 #   Boot 2: the hook; checks; the steps by hand; snap --reattach steps; the power goes.
 #   Boot 3: the hook, cut by the power while it reattaches h-cut (held at cow-checked).
 #   Boot 4: the hook; checks of boots 2 and 3.
@@ -54,6 +56,11 @@ r-frozen  19 reattach kill:DM_DEV_SUSPEND#3  snap   snap --reattach: killed with
 r-swap    20 reattach kill:DM_DEV_SUSPEND#4  snap   snap --reattach: killed before the origin swap (origin suspended)
 h-cut     21 hook     pause:cow-checked      snap   the boot hook: cut in boot 3 while reattaching h-cut (held at cow-checked), after its wrap
 h-merge   22 hook     kill:DM_DEV_REMOVE#1   merged the boot hook: boot 3 continued h-merge's merge (started in boot 2), then the power went
+g-label   23 grow     pause:labelled         snap   grow: held at 'labelled' (the new device labelled, the record not naming it yet)
+g-named   24 grow     kill:DM_TABLE_LOAD#1   snap   grow: killed after the record named the new device, before the COW device's table load
+g-loaded  25 grow     kill:DM_DEV_SUSPEND#1  snap   grow: killed with the COW device's new table loaded, before its suspend
+g-frozen  26 grow     kill:DM_DEV_SUSPEND#2  snap   grow: killed with the COW device suspended on its new table, before its resume
+g-full    27 grow     full                   snap   grow: done, then 10 MiB written to the origin: more copy-outs than the first COW device holds
 "
 
 # names KIND...: the volumes of these kinds (all without KIND).
@@ -74,7 +81,8 @@ field() {
 	done
 }
 
-# slices: o-NAME and c-NAME for every volume, as an LVM activation would make them.
+# slices: o-NAME and c-NAME for every volume (and g-NAME, a grow's spare), as an
+# LVM activation would make them.
 slices() {
 	local name idx
 	for name in $(names); do
@@ -82,6 +90,10 @@ slices() {
 		if [ "$idx" = 0 ]; then
 			dmsetup create "o-$name" --table "0 262144 linear /dev/vdb 0"
 			dmsetup create "c-$name" --table "0 131072 linear /dev/vdd 0"
+		elif [ "$(field "$name" 3)" = grow ]; then # past m-running's on vdb and vdd
+			dmsetup create "o-$name" --table "0 32768 linear /dev/vdb $((262144 + (idx - 23) * 32768))"
+			dmsetup create "c-$name" --table "0 16384 linear /dev/vdc $(((idx - 1) * 16384))"
+			dmsetup create "g-$name" --table "0 16384 linear /dev/vdd $((131072 + (idx - 23) * 16384))"
 		else
 			dmsetup create "o-$name" --table "0 32768 linear /dev/vda $(((idx - 1) * 32768))"
 			dmsetup create "c-$name" --table "0 16384 linear /dev/vdc $(((idx - 1) * 16384))"
@@ -186,7 +198,7 @@ boot1() {
 	big_setup
 	# What each step starts from: drop, merge, reattach and the hook's volumes have a
 	# complete snapshot and later writes; the merges' origins are unmounted.
-	for name in $(names drop merge reattach hook); do
+	for name in $(names drop merge reattach hook grow); do
 		[ "$name" = m-running ] && continue
 		snapped "$name"
 		[ "$(field "$name" 3)" != merge ] || umount "/mnt/$name"
@@ -204,6 +216,13 @@ boot1() {
 		stop "$name" "$(field "$name" 4)" $FAULTS merge "$name" "${name}_snap"
 	done
 	merge_finish
+	for name in $(names grow); do
+		if [ "$name" = g-full ]; then
+			grown_full
+		else
+			stop "$name" "$(field "$name" 4)" $FAULTS grow "$name" "/dev/mapper/g-$name"
+		fi
+	done
 	keep_files $KEEP /keep
 	big_merge
 	power_cut
@@ -256,6 +275,18 @@ merge_finish() {
 		fail "m-finish: stopped" "exit $rc, not killed in the finish"
 		show_output
 	fi
+}
+
+# g-full: grown by its spare, then 10 MiB written: copy-outs past the first COW device's 8 MiB.
+grown_full() {
+	ok "g-full: grow" dmsnap grow g-full /dev/mapper/g-g-full || return
+	random_file /mnt/g-full/big 10
+	flush g-full
+	checksum_tree /mnt/g-full | grep -v ' ./alive$' >/keep/g-full.after
+	ok "g-full: the COW holds more than its first device could" \
+		test "$(dmsnap show -p g-full | sed -n 's/.*used_sectors=\([0-9]*\) .*/\1/p')" -gt 16384
+	assert_eq "g-full: the snapshot is valid before the cut" \
+		"$(dmsnap show -p g-full | sed -n 's/.*state=\([a-z]*\).*/\1/p')" active
 }
 
 # ---- after a reboot ----
@@ -343,7 +374,7 @@ hook_boot() {
 	2) # boot 1's volumes with their COWs, but two left for the steps by hand;
 	   # the reattach volumes without theirs, for now
 		# shellcheck disable=SC2046 # one argument per volume
-		conf $(for name in $(names snap drop merge); do
+		conf $(for name in $(names snap drop merge grow); do
 			case $name in d-removed | m-before) echo "$name:-" ;; *) echo "$name" ;; esac
 		done) r-create:- r-loaded:- r-frozen:- r-swap:- h-merge h-cut
 		hook ;;
@@ -365,10 +396,10 @@ boot2() {
 	restore_files $KEEP
 	mkdir -p /mnt/s
 	nothing_suspended
-	for name in $(names snap drop merge); do
+	for name in $(names snap drop merge grow); do
 		case $name in
 		d-removed | m-before) ;;
-		s-done | d-*) check "$name" "$(field "$name" 5)" after ;;
+		s-done | d-* | g-*) check "$name" "$(field "$name" 5)" after ;;
 		*) check "$name" "$(field "$name" 5)" before ;;
 		esac
 	done
