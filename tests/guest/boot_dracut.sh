@@ -6,8 +6,9 @@
 # the module's pre-mount hook wraps md2 and the wrapper takes that link over,
 # so dracut mounts root through /dev/mapper/md2; then the root's /sbin/init
 # runs bootN here.  Boot 2, under systemd: a persistent snapshot of the running
-# root on vdd.  Boot 3, dracut's own init: the snapshot is reattached before
-# the mount and reads as at snapshot time.  Boot 4, under systemd again, a bad
+# root on vdd.  Boot 3, dracut's own init and root=LABEL= (by-label, taken
+# over the same way): the snapshot is reattached before the mount and reads as
+# at snapshot time.  Boot 4, under systemd again, a bad
 # configuration: root=/dev/md2, a path no wrapper can take over, and an entry
 # for a device that never appears: root boots from md2 itself, nothing holds
 # it, and the console says why (boot_dracut.host checks it).
@@ -27,11 +28,11 @@ boot1() {
 	mdadm --stop /dev/md2 >/dev/null 2>&1
 }
 
-# root_link_is DEV: dracut's root, /dev/disk/by-uuid/UUID, names DEV.
+# root_link_is DEV: dracut's root, /dev/disk/by-uuid/UUID or by-label/LABEL, names DEV.
 root_link_is() {
-	local uuid
-	uuid=$(sed -n 's/.*root=UUID=\([^ ]*\).*/\1/p' /proc/cmdline)
-	assert_eq "/dev/disk/by-uuid/$uuid names $1" "$(devno "/dev/disk/by-uuid/$uuid" 2>&1)" "$(devno "$1")"
+	local link
+	link=$(sed -n 's|.*root=UUID=\([^ ]*\).*|/dev/disk/by-uuid/\1|p; s|.*root=LABEL=\([^ ]*\).*|/dev/disk/by-label/\1|p' /proc/cmdline)
+	assert_eq "${link:-root=UUID= or LABEL=} names $1" "$(devno "$link" 2>&1)" "$(devno "$1")"
 }
 
 boot2() {

@@ -59,7 +59,8 @@ EOF
 make_root() {
 	local d
 	ok "create md2 (RAID1 of vda, vdb)" make_md2 || return 1
-	ok "mkfs.xfs md2" mkxfs /dev/md2 || return 1
+	# (labelled: boot_dracut also boots it by root=LABEL=)
+	ok "mkfs.xfs md2" mkxfs -L dmsnaproot /dev/md2 || return 1
 	mkdir -p /mnt/r
 	ok "mount md2" mount /dev/md2 /mnt/r || return 1
 	for d in bin sbin usr lib lib64 etc tests; do
