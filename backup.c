@@ -40,7 +40,7 @@
 #define CHILD_GRACE_SECONDS 10  /* after forwarding a signal, before SIGKILL */
 #define ENV_VAR_LEN (PATH_MAX + 32)  /* DMSNAP_MOUNT=DIR */
 
-static volatile sig_atomic_t got_signal, got_child, got_alarm;
+static volatile sig_atomic_t got_signal, got_child;
 
 static void on_signal(int sig)
 {
@@ -53,10 +53,10 @@ static void on_child(int sig)
 	got_child = 1;
 }
 
+/* The timer's signal only interrupts DM_DEV_WAIT: nothing to note. */
 static void on_alarm(int sig)
 {
 	(void)sig;
-	got_alarm = 1;
 }
 
 /* Without SA_RESTART so that a signal interrupts DM_DEV_WAIT. */
@@ -105,7 +105,6 @@ static int wait_event_or_tick(int fd, const char *name, uint32_t *event_nr, unsi
 	struct dm_info info;
 	int r = 0;
 
-	got_alarm = 0;
 	setitimer(ITIMER_REAL, &tick, NULL);
 	if (!got_child && !got_signal && (r = dm_wait_event(fd, name, *event_nr, &info)) == 0)
 		*event_nr = info.event_nr;
