@@ -1365,9 +1365,8 @@ static int dmsnap_cmd(int argc, char **argv, const char *allowed, int max_args, 
 	if ((r = parse_dm_opts(argc, argv, allowed, 0, max_args, &o)) || o.help)
 		return r;
 	op_cmd = cmd;
-	/* one device, or each device with its name before its lines */
-	return o.name ? run(o.name, 1, NULL) : run == c_ls || run == c_targets || run == c_version ?
-		run(NULL, 0, NULL) : for_all(run, 0);
+	/* one device, or each device with its name before its lines; no device for one that takes none */
+	return o.name ? run(o.name, 1, NULL) : max_args ? for_all(run, 0) : run(NULL, 0, NULL);
 }
 
 int cmd_table(int argc, char **argv)
