@@ -100,8 +100,9 @@ guarded() {
 	local pid i=0
 	"$@" &
 	pid=$!
+	# Looked at every 20 ms: most commands take less than 100 ms.
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ $i -ge $((HANG * 10)) ]; then
+		if [ $i -ge $((HANG * 50)) ]; then
 			echo "hung for $HANG s: $*" >&2
 			kill -KILL "$pid" 2>/dev/null
 			# In the background: a resume may wait on the hung suspend itself.
@@ -109,7 +110,7 @@ guarded() {
 			sleep 2
 			return 124
 		fi
-		sleep 0.1
+		sleep 0.02
 		i=$((i + 1))
 	done
 	wait "$pid"
@@ -151,7 +152,7 @@ refuses() {
 	assert_eq "$what: not one byte written" "$(ends_sum "$COW")" "$bytes" || REFUSED=no
 	# It took the snapshot (or hung taking it): drop it and put the bytes back, so
 	# that what follows starts as this attempt did.
-	if dmsetup info md2_snap >/dev/null 2>&1; then
+	if has_dev md2_snap; then
 		guarded dmsnap drop md2 >"$OUT" 2>&1 || { fail "$what: drop after" "exit $?"; show_output; }
 	fi
 	if [ "$(ends_sum "$COW")" != "$bytes" ]; then

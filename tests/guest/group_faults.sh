@@ -8,6 +8,7 @@
 
 GROUP="data:/dev/vdc log:/dev/vdd"
 STATE0= # quick_state of the two origins alone, once known
+KNOWN= # the state look_only last read (fresh)
 
 setup() {
 	ok "mkfs.ext4 vda" mkext4 /dev/vda || return 1
@@ -27,23 +28,27 @@ quick_state() {
 	dmsetup info -c --noheadings -o name,attr 2>&1
 }
 
-# fresh: both origins linear, no snapshot, whatever a case left.
+# fresh: both origins linear, no snapshot, whatever a case left. KNOWN is the
+# quick_state look_only read when nothing has run since: no need to ask again.
 fresh() {
-	[ "$(quick_state)" = "$STATE0" ] && return 0
+	local known=$KNOWN
+	KNOWN=
+	[ "${known:-$(quick_state)}" = "$STATE0" ] && return 0
 	dmsnap recover >/dev/null 2>&1
 	dmsnap drop data >/dev/null 2>&1
 	dmsnap drop log >/dev/null 2>&1
 }
 
-# sound: nothing suspended or half loaded, each origin protected (snapshot-origin
-# exactly while it has live valid snapshots), no device but the two wrappers and
-# their snapshots, the files as they were, both origins writable.
+# sound: in the view (dm_look) taken after the case, nothing suspended or half
+# loaded, each origin protected (snapshot-origin exactly while it has live valid
+# snapshots), no device but the two wrappers and their snapshots; then the files
+# as they were, both origins writable.
 sound() {
 	local d
-	dm_settled || return 1
-	protected data || return 1
-	protected log || return 1
-	for d in $(dmsetup ls | cut -f1); do
+	settled_in || return 1
+	protected_in data || return 1
+	protected_in log || return 1
+	for d in $(awk '$1 == "info" { print $2 }' "$DM_VIEW"); do
 		case $d in data | data_dup | data_snap* | log | log_dup | log_snap*) ;; *) echo "leftover device $d"; return 1 ;; esac
 	done
 	sha256sum -c -s /tmp/sums || { echo "an origin's file changed"; return 1; }
@@ -70,6 +75,7 @@ look_only() {
 	[ "$1" -lt "$CREATED" ] || [ "$1" -gt "$SWITCHED" ] || return 1
 	[ "$1" -lt "$CREATED" ] || want=$SNAPPED
 	state=$(quick_state)
+	KNOWN=$state
 	if [ "$2" -eq 0 ] || [ "$2" -ge 126 ]; then
 		fail "step $1 ($what) $3" "exit $2, want a clean failure"
 		sed 's/^/    | /' /tmp/case.out | tail -n 5
@@ -103,7 +109,8 @@ matrix() {
 		rc=0
 		DMSNAP_FAIL=$i:EIO dmsnap-faults snap $GROUP >/tmp/case.out 2>&1 || rc=$?
 		if look_only "$i" "$rc" "EIO"; then continue; fi
-		snaps=$(snapshots_of data | grep -c .)$(snapshots_of log | grep -c .)
+		dm_look
+		snaps=$(snapshots_in data | grep -c .)$(snapshots_in log | grep -c .)
 		if [ $rc -eq 0 ] && ! grep -q 'I/O error' /tmp/case.out; then
 			fail "step $i ($what) EIO" "exit 0 and no error said"
 		elif [ $rc -ge 126 ]; then
@@ -126,6 +133,7 @@ matrix() {
 		DMSNAP_FAIL=$i:kill dmsnap-faults snap $GROUP >/tmp/case.out 2>&1
 		dmsnap recover >/tmp/recover.out 2>&1
 		if look_only "$i" 1 "kill+recover"; then continue; fi
+		dm_look
 		if ! why=$(sound); then
 			fail "step $i ($what) kill+recover" "$why"
 			sed 's/^/    | /' /tmp/recover.out | tail -n 5

@@ -30,7 +30,7 @@ blank_cow() {
 # snapshot on it. Whatever the last case left is cleared by hand first.
 start() {
 	dmsnap recover >/dev/null 2>&1
-	[ -z "$(snapshots_of md2)" ] || dmsnap drop md2 >/dev/null 2>&1
+	has_dev md2_snap && dmsnap drop md2 >/dev/null 2>&1
 	grep -q " $ORIGIN " /proc/mounts || mount /dev/mapper/md2 $ORIGIN
 	blank_cow
 	[ "$1" = linear ] || dmsnap snap md2 $COW >/dev/null 2>/tmp/start.err ||
@@ -49,10 +49,11 @@ row() { printf 'recover-cow-table: %-5s %-24s %s\n' "$@"; }
 afterwards() {
 	local wf=$1 point=$2 why="" how
 	dmsnap recover >/tmp/recover.out 2>&1 || why="recover failed: $(tail -n 1 /tmp/recover.out)"
-	[ -n "$why" ] || why=$(dm_settled) || true
-	[ -n "$why" ] || why=$(protected md2) || true
+	dm_look
+	[ -n "$why" ] || why=$(settled_in) || true
+	[ -n "$why" ] || why=$(protected_in md2) || true
 	how=$(grep -v 'nothing to do' /tmp/recover.out | cut -d: -f2- | tr '\n' ' ' | cut -c1-70)
-	if [ -z "$why" ] && [ -n "$(snapshots_of md2)" ]; then
+	if [ -z "$why" ] && [ -n "$(snapshots_in md2)" ]; then
 		how="${how:-nothing to do} + drop of the kept snapshot"
 		dmsnap drop md2 >/tmp/case.out 2>&1 || why="drop of the snapshot recover kept failed: $(tail -n 1 /tmp/case.out)"
 	fi
