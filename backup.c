@@ -521,10 +521,7 @@ static int parse_watch_number(const char *arg, unsigned max, unsigned *v)
 
 int cmd_watch(int argc, char **argv)
 {
-	static const struct option list[] = {
-		{ "warn", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
-		{ "interval", required_argument, NULL, 'i' }, { "grow-with", required_argument, NULL, 'g' },
-		{ "grow-at", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("w=warn\0o once\0i=interval\0g=grow-with\0a=grow-at\0");
 	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5, grow_at = 80;
 	char *spares = NULL;
 	int once = 0, c, fd, r = EXIT_OK;

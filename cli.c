@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,19 @@ int show_help(void)
 {
 	printf("usage: dmsnap %s\n", synopsis);
 	return EXIT_OK;
+}
+
+const struct option *long_opts(const char *spec)
+{
+	/* as strings they are a quarter of the size of struct option tables */
+	static struct option o[8];
+	size_t n = 0;
+
+	for (; *spec; spec += strlen(spec) + 1)
+		o[n++] = (struct option){ spec + 2, spec[1] == '=' ? required_argument : no_argument, NULL, *spec };
+	o[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	o[n + 1] = (struct option){ 0 };
+	return o;
 }
 
 /* ---- shared checks ---- */

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+struct option;
+
 #include "dm_ioctl.h"
 #include "world.h"
 
@@ -48,6 +50,12 @@ void dm_warn(int err, enum dm_cmd cmd, const char *name);
 extern const char *synopsis;
 int usage_error(void);  /* synopsis on stderr; EXIT_USAGE */
 int show_help(void);    /* synopsis on stdout; EXIT_OK */
+/*
+ * getopt_long's table of a command's long options, then --help ('h'):
+ * spec holds a NUL-ended word each (its short letter, '=' if it takes an
+ * argument or else ' ', its name), then an empty one.
+ */
+const struct option *long_opts(const char *spec);
 
 /* The control file, or -1 after saying why it cannot be had. */
 int need_control(void);

@@ -167,7 +167,7 @@ int grow_snapshot(int fd, const char *name, const char *snapname, char **devs, i
 
 int cmd_grow(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	const char *snapname = NULL;
 	int c, fd;
 

@@ -384,8 +384,7 @@ static int begin_merge(int fd, struct merge_plan *m)
 
 int cmd_merge(int argc, char **argv)
 {
-	static const struct option list[] = { { "wait", no_argument, NULL, 'w' },
-					      { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("w wait\0");
 	struct merge_plan m = { 0 };
 	int wait = 0, c, fd, r;
 
@@ -553,7 +552,7 @@ static int recover_all(int fd)
 
 int cmd_recover(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd, r;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)

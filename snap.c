@@ -126,10 +126,7 @@ static void undo_snap(int fd, const struct snap_plan *p)
 int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, int *help)
 {
 	struct snap_plan t, *p = &t;
-	static const struct option list[] = {
-		{ "transient", no_argument, NULL, 'n' }, { "force", no_argument, NULL, 'f' },
-		{ "reattach", no_argument, NULL, 'R' }, { "mount", required_argument, NULL, 'm' },
-		{ "no-sync", no_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("n transient\0f force\0R reattach\0m=mount\0S no-sync\0");
 	const char *cmd = argv[0], *snapname = NULL;
 	int is_run = strcmp(cmd, "snap") != 0, c;
 	char *end;
@@ -635,7 +632,7 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 
 int cmd_drop(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)

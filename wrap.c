@@ -97,8 +97,7 @@ static int wrap_locked(int fd, const char *path, const char *name, const struct 
 
 int cmd_wrap(int argc, char **argv)
 {
-	static const struct option list[] = { { "if-missing", no_argument, NULL, 'm' },
-					      { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("m if-missing\0");
 	int if_missing = 0, c, fd, r;
 	struct blockdev bd;
 	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX], part[64];
@@ -152,7 +151,7 @@ static int unwrap_it(int fd, struct world *w, struct wrapper *wr, void *arg)
 
 int cmd_unwrap(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd, r;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
