@@ -21,6 +21,7 @@
 const char dmsnap_version[] = DMSNAP_VERSION;
 int quiet, verbose;
 const char *synopsis = "COMMAND";
+const char name_rule[] = " printable ASCII bytes without '/' or blanks";
 
 /* ---- messages ---- */
 
@@ -122,8 +123,7 @@ static void dm_report(int err, enum dm_cmd cmd, const char *name)
 	const char *hint = dm_hint(err, cmd);
 
 	if (err == -EINVAL && cmd != DM_TABLE_LOAD_CMD && name && dm_check_name(name)) {
-		warn(0, "%s: invalid device name: names are 1-127 printable ASCII bytes without '/' or blanks",
-		     name);
+		warn(0, "%s: invalid device name: names are 1-127%s", name, name_rule);
 		return;
 	}
 	if (hint)

@@ -46,6 +46,9 @@ void errf(const char *fmt, ...) PRINTF(1, 2);
 int dm_fail(int err, enum dm_cmd cmd, const char *name);
 void dm_warn(int err, enum dm_cmd cmd, const char *name);
 
+/* What a device name (or uuid) may hold, for the messages that refuse one. */
+extern const char name_rule[];
+
 /* The running command's synopsis, set by dispatch. */
 extern const char *synopsis;
 int usage_error(void);  /* synopsis on stderr; EXIT_USAGE */

@@ -296,8 +296,8 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 		return EXIT_USAGE;
 	}
 	if (o->name && dm_check_name(o->name)) {
-		errf("dmsnap: %s: '%.*s%s' is not a device name: names are 1-127 printable ASCII bytes without '/' or blanks\n",
-			argv[0], 40, o->name, strlen(o->name) > 40 ? "..." : "");
+		errf("dmsnap: %s: '%.*s%s' is not a device name: names are 1-127%s\n", argv[0], 40, o->name,
+		     strlen(o->name) > 40 ? "..." : "", name_rule);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -1422,7 +1422,7 @@ int cmd_create(int argc, char **argv)
 	if ((r = parse_dm_opts(argc, argv, "table notable readonly uuid", 1, 2, &o)) || o.help)
 		return r;
 	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID])) {
-		errf("dmsnap: create: uuid is at most 128 printable ASCII bytes without '/' or blanks\n");
+		errf("dmsnap: create: uuid is at most 128%s\n", name_rule);
 		return EXIT_USAGE;
 	}
 	return c_create(o.name, o.file ? 2 : 1, (char *[]){ (char *)o.name, (char *)o.file });

@@ -169,8 +169,8 @@ int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, 
 	}
 	if (snapname) {
 		if (snapname[0] == '-' || dm_check_name(snapname)) {
-			errf("dmsnap: %s: '%s' is not a device name for a snapshot: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
-			     cmd, snapname);
+			errf("dmsnap: %s: '%s' is not a device name for a snapshot: 1-127%s, not starting with '-'\n", cmd,
+			     snapname, name_rule);
 			return EXIT_USAGE;
 		}
 		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);

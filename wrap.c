@@ -115,8 +115,8 @@ int cmd_wrap(int argc, char **argv)
 
 	/* look */
 	if (name[0] == '-' || dm_check_name(name) || dup_name(name, dup, sizeof dup))
-		return fail(0, "'%s' cannot name a wrapper: 1-%d printable ASCII bytes without '/' or blanks, not starting with '-' (%s%s must fit in the kernel's %d)",
-			    name, DM_NAME_LEN - 1 - (int)strlen(DUP_SUFFIX), name, DUP_SUFFIX, DM_NAME_LEN - 1);
+		return fail(0, "'%s' cannot name a wrapper: 1-%d%s, not starting with '-' (%s%s must fit in the kernel's %d)",
+			    name, DM_NAME_LEN - 1 - (int)strlen(DUP_SUFFIX), name_rule, name, DUP_SUFFIX, DM_NAME_LEN - 1);
 	if ((r = probe_blockdev(path, &bd)) < 0)
 		return fail(r, "wrap %s:", path);
 	/* device-mapper's claim on a disk blocks every partition on it: root on sda2 would not come up. */
