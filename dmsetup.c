@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "device.h"
 #include "dmsetup.h"
+#include "probe.h"
 #include "report.h"
 #include "util.h"
 
@@ -311,7 +312,7 @@ static int dev_name(uint32_t major, uint32_t minor, int kernel, char *buf, size_
 	char path[64], link[256];
 	ssize_t n;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	sys_block(path, sizeof path, major, minor, "/dm/name");
 	if (!kernel && read_line_file(path, buf, size))
 		return 1;
 	path[strlen(path) - 8] = '\0';
@@ -353,7 +354,7 @@ static int find_device(const char *dev, const char *op)
 		if (stat(dev, &st) && (strlen(dev) < 3 || dev[0] == '/' || strchr(dev, '/') != base - 1 ||
 				       (snprintf(path, sizeof path, "/dev/%s", dev), stat(path, &st))))
 			return not_found(dev);
-		snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major(st.st_rdev), minor(st.st_rdev));
+		sys_block(path, sizeof path, major(st.st_rdev), minor(st.st_rdev), "/dm/name");
 		return S_ISBLK(st.st_mode) && read_line_file(path, dname, sizeof dname) ? 0 : not_found(base);
 	}
 	if (dev) {
@@ -385,7 +386,7 @@ static long read_ahead_sectors(uint32_t major, uint32_t minor)
 	char path[64], line[24], *end;
 	uint64_t kb;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/bdi/read_ahead_kb", major, minor);
+	sys_block(path, sizeof path, major, minor, "/bdi/read_ahead_kb");
 	if (!read_line_file(path, line, sizeof line) || parse_u64(line, &end, &kb) || kb > LONG_MAX / 2)
 		return -1;
 	return (long)kb * 2;
@@ -699,7 +700,7 @@ static int names_missing_device(const char *word)
 	struct stat st;
 
 	if (dm_parse_devno(word, &major, &minor) == 0) {
-		snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major, minor);
+		sys_block(path, sizeof path, major, minor, "");
 		return access(path, F_OK) < 0;
 	}
 	return word[0] == '/' && (stat(word, &st) < 0 || !S_ISBLK(st.st_mode));

@@ -28,6 +28,12 @@
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 #endif
 
+char *sys_block(char *buf, size_t size, uint32_t major, uint32_t minor, const char *rest)
+{
+	snprintf(buf, size, "/sys/dev/block/%u:%u%s", major, minor, rest);
+	return buf;
+}
+
 /* Number, size and block size of the device open on fd. */
 int probe_fd(int fd, struct blockdev *bd)
 {
@@ -283,10 +289,10 @@ int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
 	char sys[96], text[1024], *name;
 
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	sys_block(sys, sizeof sys, major, minor, "/dm/name");
 	if (read_line_file(sys, text, sizeof text))
 		return snprintf(buf, size, "%s/%s", DM_DIR, text);
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
+	sys_block(sys, sizeof sys, major, minor, "/uevent");
 	if (read_small_file(sys, text, sizeof text) && (name = line_value(text, "DEVNAME=")))
 		return snprintf(buf, size, "/dev/%s", name);
 	return snprintf(buf, size, "%u:%u", major, minor);
@@ -326,7 +332,7 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 	char link[64];
 	ssize_t n;
 
-	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
+	sys_block(link, sizeof link, major, minor, "");
 	if ((n = readlink(link, buf, size - 1)) < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -360,7 +366,7 @@ static int loop_backing(uint32_t major, uint32_t minor, uint32_t *bmajor, uint32
 	char path[96], file[PATH_MAX];
 	struct stat st;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop/backing_file", major, minor);
+	sys_block(path, sizeof path, major, minor, "/loop/backing_file");
 	if (!read_line_file(path, file, sizeof file) || stat(file, &st) < 0)
 		return -ENOENT;
 	*bmajor = major(st.st_dev);
@@ -387,7 +393,7 @@ static int stacked_within(uint32_t major, uint32_t minor, uint32_t base_major, u
 	len = strlen(base);
 	if (!strncmp(dev, base, len) && dev[len] == '/')
 		return 1;  /* a partition lives below its disk */
-	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
+	sys_block(slaves, sizeof slaves, major, minor, "/slaves");
 	return each_entry(slaves, slave_stacked_on, &q) == 1;
 }
 
@@ -432,7 +438,7 @@ int has_partitions(uint32_t major, uint32_t minor, char *name, size_t size)
 	char dir[64];
 	struct partition_query q = { dir, name, size };
 
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "");
 	return each_entry(dir, is_partition_dir, &q) == 1;
 }
 
@@ -440,7 +446,7 @@ int has_holders(uint32_t major, uint32_t minor)
 {
 	char dir[64];
 
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "/holders");
 	return each_entry(dir, any_entry, NULL) == 1;
 }
 
@@ -487,7 +493,7 @@ int describe_users(uint32_t major, uint32_t minor, char *buf, size_t size)
 		return snprintf(buf, size, "mounted on %s", mnt);
 	if (is_active_swap(major, minor))
 		return snprintf(buf, size, "an active swap area (swapoff it first)");
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "/holders");
 	each_entry(dir, name_holder, holders);
 	if (holders[0])
 		return snprintf(buf, size, "held by %s", holders);
@@ -536,7 +542,7 @@ int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)
 	char path[96], line[32], *end;
 	uint64_t v;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
+	sys_block(path, sizeof path, major, minor, "/queue/logical_block_size");
 	if (!read_line_file(path, line, sizeof line))
 		return -ENOENT;
 	if (parse_u64(line, &end, &v) || !v || v > 65536)
