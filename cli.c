@@ -64,7 +64,7 @@ void note(const char *fmt, ...)
 	if (quiet)
 		return;
 	va_start(ap, fmt);
-	vreport("", 0, fmt, ap);
+	vreport("dmsnap: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -148,6 +148,16 @@ void dm_warn(int err, enum dm_cmd cmd, const char *name)
 int usage_error(void)
 {
 	errf("usage: dmsnap %s\n", synopsis);
+	return EXIT_USAGE;
+}
+
+int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("dmsnap: ", 0, fmt, ap);
+	va_end(ap);
 	return EXIT_USAGE;
 }
 
@@ -281,7 +291,7 @@ void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 					    RETIRE_STORE, cow, sizeof cow)) < 0)
 		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     d->name, cow);
-	note("dmsnap: removed %s", d->name);
+	note("removed %s", d->name);
 }
 
 void node_or_warn(const char *name, const struct dm_info *info)
@@ -314,7 +324,7 @@ int lock_or_fail(int fd)
 	for (i = 0; (r = lock_try(fd, 0)) == -EWOULDBLOCK && i < LOCK_WAIT_SECONDS * LOCK_TICKS_PER_SECOND; i++) {
 		if (i == LOCK_TICKS_PER_SECOND) {
 			holder_of(fd, &pid, cmd, sizeof cmd);
-			note("dmsnap: waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
+			note("waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
 		}
 		nanosleep(&tick, NULL);
 	}

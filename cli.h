@@ -52,6 +52,8 @@ extern const char name_rule[];
 /* The running command's synopsis, set by dispatch. */
 extern const char *synopsis;
 int usage_error(void);  /* synopsis on stderr; EXIT_USAGE */
+/* What is wrong with the command line, after "dmsnap: " on stderr; EXIT_USAGE. */
+int bad_usage(const char *fmt, ...) PRINTF(1, 2);
 int show_help(void);    /* synopsis on stdout; EXIT_OK */
 /*
  * getopt_long's table of a command's long options, then --help ('h'):

@@ -94,7 +94,7 @@ static int dispatch(int argc, char **argv)
 			printf("dmsnap %s\n", dmsnap_version);
 			return EXIT_OK;
 		} else {
-			errf("dmsnap: unknown option %s\n", argv[i]);
+			warn(0, "unknown option %s", argv[i]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -105,8 +105,7 @@ static int dispatch(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((cmd = find_command(argv[i])) == NCOMMANDS) {
-		errf("dmsnap: unknown command '%s'; 'dmsnap --help' lists them\n", argv[i]);
-		return EXIT_USAGE;
+		return bad_usage("unknown command '%s'; 'dmsnap --help' lists them", argv[i]);
 	}
 	return handlers[cmd](argc - i, argv + i);
 }
