@@ -13,9 +13,10 @@ CFLAGS = -Oz -flto=auto -flto-partition=one -Wall -Wextra -std=c11 -fno-pie -ffu
 # two more of musl's objects), identical constants share one copy (dmsnap
 # never compares their addresses), and the rest turn off optimisations that
 # -Oz still makes for speed (jump threading, dominator and loop-invariant
-# motion, sibling calls, partial inlining, if-conversion...).
+# motion, sibling calls, partial inlining, if-conversion...); -malign-data=abi
+# keeps arrays at the ABI's alignment, not 32 bytes (192 bytes of padding).
 DMSNAP_CFLAGS = $(CFLAGS) -mgeneral-regs-only -fno-jump-tables -fno-builtin-printf -fmerge-all-constants \
-	-fipa-pta -fno-caller-saves -fno-shrink-wrap -fno-thread-jumps -fno-tree-dominator-opts \
+	-malign-data=abi -fipa-pta -fno-caller-saves -fno-shrink-wrap -fno-thread-jumps -fno-tree-dominator-opts \
 	-fno-optimize-sibling-calls -fno-tree-loop-im -fno-partial-inlining -fno-tree-tail-merge -fno-ipa-modref \
 	-fno-if-conversion -fno-tree-sink
 LDFLAGS = -static -no-pie -s -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none \

@@ -256,7 +256,7 @@ static pid_t start_command(const struct run_state *rs, char **cmd, const sigset_
 	vars[2] = pairs_var("DMSNAP_ORIGIN=", rs, 1);
 	if (vars[1] && vars[2] && (env = with_env(vars, 3)))
 		execvpe(cmd[0], cmd, env);
-	errf("dmsnap: run %s: %s\n", cmd[0], strerror(errno));
+	warn(errno, "run %s:", cmd[0]);
 	_exit(127);
 }
 
@@ -372,15 +372,14 @@ int cmd_run(int argc, char **argv)
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return show_help();
 	if ((dashes = split_run_args(argc, argv)) >= argc - 1) {
-		errf("dmsnap: run: give the backup command after '--'\n");
+		warn(0, "run: give the backup command after '--'");
 		return usage_error();
 	}
 	if ((r = parse_snap_args(dashes, argv, &rs.p, &rs.n, &help)) || help)
 		return r;
 	if (rs.p->mount_dir && strlen(rs.p->mount_dir) >= sizeof rs.dir) {
-		errf("dmsnap: run: --mount DIR is %zu bytes: paths are at most %zu\n", strlen(rs.p->mount_dir),
+		return bad_usage("run: --mount DIR is %zu bytes: paths are at most %zu", strlen(rs.p->mount_dir),
 		     sizeof rs.dir - 1);
-		return EXIT_USAGE;
 	}
 	if (!(rs.m = calloc(rs.n, sizeof *rs.m)))
 		return fail(-ENOMEM, "run:");
@@ -521,10 +520,7 @@ static int parse_watch_number(const char *arg, unsigned max, unsigned *v)
 
 int cmd_watch(int argc, char **argv)
 {
-	static const struct option list[] = {
-		{ "warn", required_argument, NULL, 'w' }, { "once", no_argument, NULL, 'o' },
-		{ "interval", required_argument, NULL, 'i' }, { "grow-with", required_argument, NULL, 'g' },
-		{ "grow-at", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("w=warn\0o once\0i=interval\0g=grow-with\0a=grow-at\0");
 	unsigned warn_at = FIRST_WARN_PERCENT, interval = 5, grow_at = 80;
 	char *spares = NULL;
 	int once = 0, c, fd, r = EXIT_OK;
@@ -535,22 +531,19 @@ int cmd_watch(int argc, char **argv)
 		switch (c) {
 		case 'w':
 			if (parse_watch_number(optarg, 100, &warn_at)) {
-				errf("dmsnap: watch: --warn takes a percentage from 1 to 100\n");
-				return EXIT_USAGE;
+				return bad_usage("watch: --warn takes a percentage from 1 to 100");
 			}
 			break;
 		case 'i':
 			if (parse_watch_number(optarg, 3600, &interval)) {
-				errf("dmsnap: watch: --interval takes seconds from 1 to 3600\n");
-				return EXIT_USAGE;
+				return bad_usage("watch: --interval takes seconds from 1 to 3600");
 			}
 			break;
 		case 'o': once = 1; break;
 		case 'g': spares = optarg; break;
 		case 'a':
 			if (parse_watch_number(optarg, 99, &grow_at)) {
-				errf("dmsnap: watch: --grow-at takes a percentage from 1 to 99\n");
-				return EXIT_USAGE;
+				return bad_usage("watch: --grow-at takes a percentage from 1 to 99");
 			}
 			break;
 		case 'h': return show_help();

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 const char dmsnap_version[] = DMSNAP_VERSION;
 int quiet, verbose;
 const char *synopsis = "COMMAND";
+const char name_rule[] = " printable ASCII bytes without '/' or blanks";
 
 /* ---- messages ---- */
 
@@ -62,7 +64,7 @@ void note(const char *fmt, ...)
 	if (quiet)
 		return;
 	va_start(ap, fmt);
-	vreport("", 0, fmt, ap);
+	vreport("dmsnap: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -121,8 +123,7 @@ static void dm_report(int err, enum dm_cmd cmd, const char *name)
 	const char *hint = dm_hint(err, cmd);
 
 	if (err == -EINVAL && cmd != DM_TABLE_LOAD_CMD && name && dm_check_name(name)) {
-		warn(0, "%s: invalid device name: names are 1-127 printable ASCII bytes without '/' or blanks",
-		     name);
+		warn(0, "%s: invalid device name: names are 1-127%s", name, name_rule);
 		return;
 	}
 	if (hint)
@@ -150,10 +151,33 @@ int usage_error(void)
 	return EXIT_USAGE;
 }
 
+int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("dmsnap: ", 0, fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
 int show_help(void)
 {
 	printf("usage: dmsnap %s\n", synopsis);
 	return EXIT_OK;
+}
+
+const struct option *long_opts(const char *spec)
+{
+	/* as strings they are a quarter of the size of struct option tables */
+	static struct option o[8];
+	size_t n = 0;
+
+	for (; *spec; spec += strlen(spec) + 1)
+		o[n++] = (struct option){ spec + 2, spec[1] == '=' ? required_argument : no_argument, NULL, *spec };
+	o[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	o[n + 1] = (struct option){ 0 };
+	return o;
 }
 
 /* ---- shared checks ---- */
@@ -267,7 +291,7 @@ void removed(int r, const struct dev *d, int is_snapshot, int *failed)
 					    RETIRE_STORE, cow, sizeof cow)) < 0)
 		warn(r, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     d->name, cow);
-	note("dmsnap: removed %s", d->name);
+	note("removed %s", d->name);
 }
 
 void node_or_warn(const char *name, const struct dm_info *info)
@@ -300,7 +324,7 @@ int lock_or_fail(int fd)
 	for (i = 0; (r = lock_try(fd, 0)) == -EWOULDBLOCK && i < LOCK_WAIT_SECONDS * LOCK_TICKS_PER_SECOND; i++) {
 		if (i == LOCK_TICKS_PER_SECOND) {
 			holder_of(fd, &pid, cmd, sizeof cmd);
-			note("dmsnap: waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
+			note("waiting for pid %d (%s), which is changing device-mapper state", (int)pid, cmd);
 		}
 		nanosleep(&tick, NULL);
 	}

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+struct option;
+
 #include "dm_ioctl.h"
 #include "world.h"
 
@@ -44,10 +46,21 @@ void errf(const char *fmt, ...) PRINTF(1, 2);
 int dm_fail(int err, enum dm_cmd cmd, const char *name);
 void dm_warn(int err, enum dm_cmd cmd, const char *name);
 
+/* What a device name (or uuid) may hold, for the messages that refuse one. */
+extern const char name_rule[];
+
 /* The running command's synopsis, set by dispatch. */
 extern const char *synopsis;
 int usage_error(void);  /* synopsis on stderr; EXIT_USAGE */
+/* What is wrong with the command line, after "dmsnap: " on stderr; EXIT_USAGE. */
+int bad_usage(const char *fmt, ...) PRINTF(1, 2);
 int show_help(void);    /* synopsis on stdout; EXIT_OK */
+/*
+ * getopt_long's table of a command's long options, then --help ('h'):
+ * spec holds a NUL-ended word each (its short letter, '=' if it takes an
+ * argument or else ' ', its name), then an empty one.
+ */
+const struct option *long_opts(const char *spec);
 
 /* The control file, or -1 after saying why it cannot be had. */
 int need_control(void);

@@ -131,7 +131,7 @@ static int check_record(const struct cow_choice *c, const struct cow_record *rec
 	char want[256], got[256];
 
 	if (!rec) {
-		note("dmsnap: COW %s has no dmsnap record (made by hand, or a chunk under %d sectors): reattaching on its chunk size alone",
+		note("COW %s has no dmsnap record (made by hand, or a chunk under %d sectors): reattaching on its chunk size alone",
 		     c->path, RECORD_MIN_CHUNK);
 		return EXIT_OK;
 	}
@@ -174,7 +174,7 @@ static int check_cow_content(struct cow_choice *c, const struct cow_header *h)
 		c->chunk = h->chunk;
 		return check_record(c, has_rec ? &rec : NULL);
 	} else if (h->valid && has_rec && rec.state == COW_DROPPING) {
-		note("dmsnap: COW %s held a dropped snapshot's store (its drop was interrupted): reusing it", c->path);
+		note("COW %s held a dropped snapshot's store (its drop was interrupted): reusing it", c->path);
 	} else if (h->valid && !c->force) {
 		return fail(0, "COW %s holds a valid snapshot store (chunk %u): --reattach to use it again, --force to zero it",
 			    c->path, h->chunk);
@@ -187,7 +187,7 @@ static int check_cow_content(struct cow_choice *c, const struct cow_header *h)
 		return fail(0, "COW %s holds data dmsnap does not recognise (its first or last %d KiB are not blank): refusing to overwrite it (--force destroys it)",
 			    c->path, BLANK_SPAN / 1024);
 	} else if (sig || h->valid || (data && !h->present)) {
-		note("dmsnap: --force: destroying %s on %s", sig ? sig : h->valid ? "a valid snapshot store" : "unrecognised data",
+		note("--force: destroying %s on %s", sig ? sig : h->valid ? "a valid snapshot store" : "unrecognised data",
 		     c->path);
 	}
 	return EXIT_OK;

@@ -60,10 +60,10 @@ int cowdev_of(uint32_t major, uint32_t minor, char *name, size_t size)
 {
 	char path[64], uuid[DM_UUID_LEN];
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/uuid", major, minor);
+	sys_block(path, sizeof path, major, minor, "/dm/uuid");
 	if (!read_line_file(path, uuid, sizeof uuid) || strncmp(uuid, COW_UUID_PREFIX, strlen(COW_UUID_PREFIX)))
 		return 0;
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	sys_block(path, sizeof path, major, minor, "/dm/name");
 	return read_line_file(path, name, size);
 }
 

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "device.h"
 #include "dmsetup.h"
+#include "probe.h"
 #include "report.h"
 #include "util.h"
 
@@ -276,7 +277,7 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 			return usage_error();
 		i = c == 'r' ? S_READONLY : c == 'u' ? S_UUID : c - 256;
 		if (!has_word(allowed, longopts[i].name)) {
-			errf("dmsnap: %s does not take --%s\n", argv[0], longopts[i].name);
+			warn(0, "%s does not take --%s", argv[0], longopts[i].name);
 			return usage_error();
 		}
 		sw[i] = 1;
@@ -288,17 +289,14 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 	o->name = nargs > 0 ? argv[optind] : NULL;
 	o->file = nargs > 1 ? argv[optind + 1] : NULL;
 	if (sarg[S_TABLE] && o->file) {
-		errf("dmsnap: %s: --table and FILE both name a table; give one\n", argv[0]);
-		return EXIT_USAGE;
+		return bad_usage("%s: --table and FILE both name a table; give one", argv[0]);
 	}
 	if (sw[S_NOTABLE] && (sarg[S_TABLE] || o->file)) {
-		errf("dmsnap: %s: --notable and a table contradict each other; give one\n", argv[0]);
-		return EXIT_USAGE;
+		return bad_usage("%s: --notable and a table contradict each other; give one", argv[0]);
 	}
 	if (o->name && dm_check_name(o->name)) {
-		errf("dmsnap: %s: '%.*s%s' is not a device name: names are 1-127 printable ASCII bytes without '/' or blanks\n",
-			argv[0], 40, o->name, strlen(o->name) > 40 ? "..." : "");
-		return EXIT_USAGE;
+		return bad_usage("%s: '%.*s%s' is not a device name: names are 1-127%s", argv[0], 40, o->name,
+		     strlen(o->name) > 40 ? "..." : "", name_rule);
 	}
 	return EXIT_OK;
 }
@@ -311,7 +309,7 @@ static int dev_name(uint32_t major, uint32_t minor, int kernel, char *buf, size_
 	char path[64], link[256];
 	ssize_t n;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	sys_block(path, sizeof path, major, minor, "/dm/name");
 	if (!kernel && read_line_file(path, buf, size))
 		return 1;
 	path[strlen(path) - 8] = '\0';
@@ -353,7 +351,7 @@ static int find_device(const char *dev, const char *op)
 		if (stat(dev, &st) && (strlen(dev) < 3 || dev[0] == '/' || strchr(dev, '/') != base - 1 ||
 				       (snprintf(path, sizeof path, "/dev/%s", dev), stat(path, &st))))
 			return not_found(dev);
-		snprintf(path, sizeof path, "/sys/dev/block/%u:%u/dm/name", major(st.st_rdev), minor(st.st_rdev));
+		sys_block(path, sizeof path, major(st.st_rdev), minor(st.st_rdev), "/dm/name");
 		return S_ISBLK(st.st_mode) && read_line_file(path, dname, sizeof dname) ? 0 : not_found(base);
 	}
 	if (dev) {
@@ -385,7 +383,7 @@ static long read_ahead_sectors(uint32_t major, uint32_t minor)
 	char path[64], line[24], *end;
 	uint64_t kb;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/bdi/read_ahead_kb", major, minor);
+	sys_block(path, sizeof path, major, minor, "/bdi/read_ahead_kb");
 	if (!read_line_file(path, line, sizeof line) || parse_u64(line, &end, &kb) || kb > LONG_MAX / 2)
 		return -1;
 	return (long)kb * 2;
@@ -699,7 +697,7 @@ static int names_missing_device(const char *word)
 	struct stat st;
 
 	if (dm_parse_devno(word, &major, &minor) == 0) {
-		snprintf(path, sizeof path, "/sys/dev/block/%u:%u", major, minor);
+		sys_block(path, sizeof path, major, minor, "");
 		return access(path, F_OK) < 0;
 	}
 	return word[0] == '/' && (stat(word, &st) < 0 || !S_ISBLK(st.st_mode));
@@ -1422,8 +1420,7 @@ int cmd_create(int argc, char **argv)
 	if ((r = parse_dm_opts(argc, argv, "table notable readonly uuid", 1, 2, &o)) || o.help)
 		return r;
 	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID])) {
-		errf("dmsnap: create: uuid is at most 128 printable ASCII bytes without '/' or blanks\n");
-		return EXIT_USAGE;
+		return bad_usage("create: uuid is at most 128%s", name_rule);
 	}
 	return c_create(o.name, o.file ? 2 : 1, (char *[]){ (char *)o.name, (char *)o.file });
 }

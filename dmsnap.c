@@ -19,62 +19,67 @@
 #include "snap.h"
 #include "wrap.h"
 
-struct command {
-	int (*run)(int argc, char **argv);
-	const char *synopsis;  /* its first word is the command's name */
+/*
+ * The usage text: every form, beside the code it describes, in the order
+ * of handlers[]; each synopsis's first word is its command's name.
+ */
+static const char synopses[] =
+	"wrap [--if-missing] DEV [NAME]\0"
+	"snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW...\0"
+	"show [-p] [NAME]\0"
+	"drop NAME [SNAPNAME]\0"
+	"grow NAME [SNAPNAME] DEV...\0"
+	"unwrap NAME\0"
+	"run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]\0"
+	"watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME\0"
+	"merge [--wait] NAME [SNAPNAME | COW]\0"
+	"recover [NAME]\0"
+	"create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]\0"
+	"load [-r] [--table LINE] NAME [FILE]\0"
+	"reload [-r] [--table LINE] NAME [FILE]\0"
+	"suspend [--nolockfs] [--noflush] NAME\0"
+	"resume NAME\0"
+	"remove [--retry] [--deferred] NAME\0"
+	"clear NAME\0"
+	"table [--inactive] [NAME]\0"
+	"status [--inactive] [NAME]\0"
+	"info [NAME]\0"
+	"ls\0"
+	"deps [NAME]\0"
+	"targets\0"
+	"version\0"
+	"mknodes [NAME]";
+static int (*const handlers[])(int argc, char **argv) = {
+	cmd_wrap, cmd_snap, cmd_show, cmd_drop, cmd_grow, cmd_unwrap, cmd_run, cmd_watch, cmd_merge, cmd_recover,
+	cmd_create, cmd_load, cmd_load, cmd_suspend, cmd_resume, cmd_remove, cmd_clear, cmd_table, cmd_status,
+	cmd_info, cmd_ls, cmd_deps, cmd_targets, cmd_version, cmd_mknodes,
 };
-
-/* The usage text: every form, beside the code it describes. */
-static const struct command commands[] = {
-	{ cmd_wrap, "wrap [--if-missing] DEV [NAME]" },
-	{ cmd_snap, "snap [-v] [-n] [-c CHUNK] [-s SNAPNAME] [--force | --reattach] [--no-sync] NAME COW | NAME:COW..." },
-	{ cmd_show, "show [-p] [NAME]" },
-	{ cmd_drop, "drop NAME [SNAPNAME]" },
-	{ cmd_grow, "grow NAME [SNAPNAME] DEV..." },
-	{ cmd_unwrap, "unwrap NAME" },
-	{ cmd_run, "run [snap options] [--mount DIR] NAME COW | NAME:COW... -- CMD [ARG...]" },
-	{ cmd_watch, "watch [--warn PCT] [--interval SEC] [--once] [--grow-with DEV[,DEV...] [--grow-at PCT]] NAME" },
-	{ cmd_merge, "merge [--wait] NAME [SNAPNAME | COW]" },
-	{ cmd_recover, "recover [NAME]" },
-	{ cmd_create, "create [-r] [-u UUID] [--notable | --table LINE] NAME [FILE]" },
-	{ cmd_load, "load [-r] [--table LINE] NAME [FILE]" },
-	{ cmd_load, "reload [-r] [--table LINE] NAME [FILE]" },
-	{ cmd_suspend, "suspend [--nolockfs] [--noflush] NAME" },
-	{ cmd_resume, "resume NAME" },
-	{ cmd_remove, "remove [--retry] [--deferred] NAME" },
-	{ cmd_clear, "clear NAME" },
-	{ cmd_table, "table [--inactive] [NAME]" },
-	{ cmd_status, "status [--inactive] [NAME]" },
-	{ cmd_info, "info [NAME]" },
-	{ cmd_ls, "ls" },
-	{ cmd_deps, "deps [NAME]" },
-	{ cmd_targets, "targets" },
-	{ cmd_version, "version" },
-	{ cmd_mknodes, "mknodes [NAME]" },
-};
-#define NCOMMANDS (sizeof commands / sizeof *commands)
+#define NCOMMANDS (sizeof handlers / sizeof *handlers)
 
 static void usage(FILE *f)
 {
+	const char *s = synopses;
+
 	fprintf(f, "usage: dmsnap [-q] [-v] COMMAND [ARGS]\n"
 		   "       dmsnap --help | --version | COMMAND --help\n\ncommands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %s\n", commands[i].synopsis);
+	for (size_t i = 0; i < NCOMMANDS; i++, s += strlen(s) + 1)
+		fprintf(f, "  %s\n", s);
 }
 
-static const struct command *find_command(const char *name)
+/* The index of the command called name, or NCOMMANDS; synopsis set to its synopsis. */
+static size_t find_command(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), i;
 
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcspn(commands[i].synopsis, " ") == n && !strncmp(commands[i].synopsis, name, n))
-			return &commands[i];
-	return NULL;
+	for (i = 0, synopsis = synopses; i < NCOMMANDS; i++, synopsis += strlen(synopsis) + 1)
+		if (strcspn(synopsis, " ") == n && !strncmp(synopsis, name, n))
+			break;
+	return i;
 }
 
 static int dispatch(int argc, char **argv)
 {
-	const struct command *cmd;
+	size_t cmd;
 	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -89,7 +94,7 @@ static int dispatch(int argc, char **argv)
 			printf("dmsnap %s\n", dmsnap_version);
 			return EXIT_OK;
 		} else {
-			errf("dmsnap: unknown option %s\n", argv[i]);
+			warn(0, "unknown option %s", argv[i]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -99,12 +104,10 @@ static int dispatch(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!(cmd = find_command(argv[i]))) {
-		errf("dmsnap: unknown command '%s'; 'dmsnap --help' lists them\n", argv[i]);
-		return EXIT_USAGE;
+	if ((cmd = find_command(argv[i])) == NCOMMANDS) {
+		return bad_usage("unknown command '%s'; 'dmsnap --help' lists them", argv[i]);
 	}
-	synopsis = cmd->synopsis;
-	return cmd->run(argc - i, argv + i);
+	return handlers[cmd](argc - i, argv + i);
 }
 
 int main(int argc, char **argv)

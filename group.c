@@ -26,9 +26,8 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 	if (npos < 1)
 		return usage_error();
 	if (*n > 1 && (t->cow.reattach || t->snapname[0])) {
-		errf("dmsnap: %s: %s takes one NAME COW, not a group\n", cmd,
+		return bad_usage("%s: %s takes one NAME COW, not a group", cmd,
 		     t->cow.reattach ? "--reattach" : "-s");
-		return EXIT_USAGE;
 	}
 	if (!(*p = calloc(*n, sizeof **p)))
 		return fail(-ENOMEM, "%s:", cmd);
@@ -43,8 +42,7 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 			break;
 		}
 		if (!colon || colon == pos[i] || !colon[1]) {
-			errf("dmsnap: %s: '%s' is not NAME:COW\n", cmd, pos[i]);
-			return EXIT_USAGE;
+			return bad_usage("%s: '%s' is not NAME:COW", cmd, pos[i]);
 		}
 		*colon = '\0';
 		q->name = pos[i];

@@ -97,7 +97,7 @@ static int grow_by(int fd, const struct wrapper *wr, const char *snap, const cha
 		retire_dev(m->major, m->minor, (char *)label, sizeof label);
 		return fail(r, "%s: its COW was not grown by %s; the snapshot goes on as it was:", snap, dev);
 	}
-	note("dmsnap: %s: COW grown by %s (%llu sectors more)", snap, dev, (unsigned long long)m->sectors);
+	note("%s: COW grown by %s (%llu sectors more)", snap, dev, (unsigned long long)m->sectors);
 	return EXIT_OK;
 }
 
@@ -144,7 +144,7 @@ static int grow_on(int fd, struct world *w, struct wrapper *wr, void *arg)
 			}
 		}
 	} else if (strcmp(tab.mode, "N")) {
-		note("dmsnap: %s: its COW has no dmsnap record: it grows, but a reboot cannot reassemble it", s->name);
+		note("%s: its COW has no dmsnap record: it grows, but a reboot cannot reassemble it", s->name);
 	}
 	for (int i = 0; i < g->ndevs && r == EXIT_OK; i++)
 		r = grow_by(fd, wr, s->name, cowname, tab.chunk, g->devs[i], &l, rec_fd, &rec);
@@ -167,7 +167,7 @@ int grow_snapshot(int fd, const char *name, const char *snapname, char **devs, i
 
 int cmd_grow(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	const char *snapname = NULL;
 	int c, fd;
 

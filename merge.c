@@ -172,7 +172,7 @@ static int look_merge_cow(const struct wrapper *wr, struct merge_plan *m)
 	m->tab = (struct dm_snap_table){ .cow_major = cow.major, .cow_minor = cow.minor, .mode = "P", .chunk = h.chunk };
 	m->was = has_rec ? rec.state : COW_SNAPSHOT;
 	if (!has_rec) {
-		note("dmsnap: COW %s has no dmsnap record (made by hand?): merging on its chunk size alone", m->source);
+		note("COW %s has no dmsnap record (made by hand?): merging on its chunk size alone", m->source);
 		return EXIT_OK;
 	}
 	origin_identity(wr->base_major, wr->base_minor, wr->sectors, m->name, &origin);
@@ -299,7 +299,7 @@ static int finish_merging(int fd, struct world *w, struct wrapper *wr, void *arg
 		warn(retired, "%s: removing or clearing its COW %s met an error ('dmsnap recover' removes what stays; the next snap on it may need --force):",
 		     name, cow);
 	if (r == EXIT_OK)
-		note("dmsnap: %s: merge complete; %s is linear again", name, name);
+		note("%s: merge complete; %s is linear again", name, name);
 	return r;
 }
 
@@ -333,7 +333,7 @@ static int record_merge(struct merge_plan *m, uint64_t sectors)
 	int r = mark_cow(m->line.params, sectors, m->name, COW_MERGING);
 
 	if (r == -ENOSPC) {
-		note("dmsnap: %s: its chunk leaves no room for dmsnap's record: a reboot before the merge ends will not continue it",
+		note("%s: its chunk leaves no room for dmsnap's record: a reboot before the merge ends will not continue it",
 		     m->name);
 		return EXIT_OK;
 	}
@@ -368,7 +368,7 @@ static int begin_merge(int fd, struct merge_plan *m)
 					   .mode = "P", .chunk = m->tab.chunk };
 		build_snapshot(&m->line, "snapshot-merge", wr.sectors, &s);
 		if (!m->snap)
-			note("dmsnap: merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
+			note("merging straight from %s: right only if %s was not written since its snapshot but through snapshot-origin",
 			     m->source, m->name);
 		if ((r = record_merge(m, wr.sectors)) == EXIT_OK && (r = start_merge(fd, m)) == EXIT_OK)
 			r = on_wrapper(fd, m->name, check_merging, NULL);
@@ -384,8 +384,7 @@ static int begin_merge(int fd, struct merge_plan *m)
 
 int cmd_merge(int argc, char **argv)
 {
-	static const struct option list[] = { { "wait", no_argument, NULL, 'w' },
-					      { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("w wait\0");
 	struct merge_plan m = { 0 };
 	int wait = 0, c, fd, r;
 
@@ -411,7 +410,7 @@ int cmd_merge(int argc, char **argv)
 			warn(r, "%s: merge started, but its progress cannot be read:", m.name);
 		else if (merge_done(&st))
 			return finish_merge(fd, m.name);
-		note("dmsnap: %s: merging in the background; 'dmsnap merge --wait %s' waits and finishes", m.name,
+		note("%s: merging in the background; 'dmsnap merge --wait %s' waits and finishes", m.name,
 		     m.name);
 		return EXIT_OK;
 	}
@@ -553,7 +552,7 @@ static int recover_all(int fd)
 
 int cmd_recover(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd, r;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)

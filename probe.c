@@ -28,6 +28,12 @@
 #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 #endif
 
+char *sys_block(char *buf, size_t size, uint32_t major, uint32_t minor, const char *rest)
+{
+	snprintf(buf, size, "/sys/dev/block/%u:%u%s", major, minor, rest);
+	return buf;
+}
+
 /* Number, size and block size of the device open on fd. */
 int probe_fd(int fd, struct blockdev *bd)
 {
@@ -83,16 +89,20 @@ enum where {
 
 #define MAGIC_MAX 32  /* the longest magic read: IMSM's 24 bytes */
 
-/* Packed small: the table is the largest in the binary. */
+/*
+ * Packed small: the table is the largest in the binary.  text is the magic
+ * (len bytes, NULs and all) followed by the name of what holds it.
+ */
 struct signature {
-	const char *what;
-	const char *fstype;  /* for mount(2), or NULL */
-	const char *magic;
+	const char *text;
 	uint32_t offset;     /* the farthest is 128 KiB */
 	uint8_t where;       /* enum where */
 	uint8_t len;
 	uint8_t holds;       /* a container or member of one: never overwritten, --force or not */
+	uint8_t fstype;      /* for mount(2): 1 + its index in fstypes, or 0 */
 };
+
+static const char fstypes[] = "xfs\0ext4\0btrfs\0f2fs\0vfat\0iso9660\0squashfs";
 
 /*
  * What a careless COW argument would destroy, from the formats' own
@@ -101,61 +111,60 @@ struct signature {
  * FAT, exFAT, NTFS or UDF boot sector also ends in its 55 AA).
  */
 static const struct signature signatures[] = {
-	{ "a BitLocker volume", NULL, "-FVE-FS-", 3, AT_START, 8, 1 },
-	{ "a LUKS volume", NULL, "LUKS\xba\xbe", 0, AT_START, 6, 1 },
-	{ "a LUKS2 volume (second header)", NULL, "SKUL\xba\xbe", 16384, AT_START, 6, 1 },
-	{ "an LVM physical volume", NULL, "LABELONE", 0, AT_START, 8, 1 },
-	{ "an LVM physical volume", NULL, "LABELONE", 512, AT_START, 8, 1 },
-	{ "an LVM physical volume", NULL, "LABELONE", 1024, AT_START, 8, 1 },
-	{ "an LVM physical volume", NULL, "LABELONE", 1536, AT_START, 8, 1 },
-	{ "an md RAID member (1.1)", NULL, "\xfc\x4e\x2b\xa9", 0, AT_START, 4, 1 },
-	{ "an md RAID member (1.2)", NULL, "\xfc\x4e\x2b\xa9", 4096, AT_START, 4, 1 },
-	{ "an md RAID member (0.90)", NULL, "\xfc\x4e\x2b\xa9", 0, MD090_END, 4, 1 },
-	{ "an md RAID member (1.0)", NULL, "\xfc\x4e\x2b\xa9", 0, MD10_END, 4, 1 },
-	{ "a bcache device", NULL, "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81",
-	  4120, AT_START, 16, 1 },
-	{ "a ZFS pool member", NULL, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 131072, AT_START, 8, 1 },
-	{ "a ZFS pool member", NULL, "\x0c\xb1\xba\x00\x00\x00\x00\x00", 131072, AT_END, 8, 1 },
-	{ "a dm-integrity device", NULL, "integrt", 0, AT_START, 8, 1 },
-	{ "a dm-verity hash device", NULL, "verity\0\0", 0, AT_START, 8, 0 },
-	{ "a VDO volume", NULL, "dmvdo001", 0, AT_START, 8, 1 },
-	{ "a DDF RAID member", NULL, "\xde\x11\xde\x11", 512, AT_END, 4, 1 },
-	{ "an Intel IMSM RAID member", NULL, "Intel Raid ISM Cfg Sig. ", 1024, AT_END, 24, 1 },
-	{ "a GPT partition table", NULL, "EFI PART", 512, AT_START, 8, 1 },
-	{ "a GPT partition table", NULL, "EFI PART", 4096, AT_START, 8, 1 },
-	{ "a GPT partition table (backup)", NULL, "EFI PART", 512, AT_END, 8, 1 },
-	{ "a Sun partition table", NULL, "\xda\xbe", 508, AT_START, 2, 1 },
-	{ "an SGI partition table", NULL, "\x0b\xe5\xa9\x41", 0, AT_START, 4, 1 },
-	{ "an XFS filesystem", "xfs", "XFSB", 0, AT_START, 4, 0 },
-	{ "an ext2/3/4 filesystem", "ext4", "\x53\xef", 1080, AT_START, 2, 0 },
-	{ "a btrfs filesystem", "btrfs", "_BHRfS_M", 65600, AT_START, 8, 0 },
-	{ "an F2FS filesystem", "f2fs", "\x10\x20\xf5\xf2", 1024, AT_START, 4, 0 },
-	{ "a swap area", NULL, "SWAPSPACE2", 4086, AT_START, 10, 0 },
-	{ "a swap area", NULL, "SWAP-SPACE", 4086, AT_START, 10, 0 },
-	{ "a FAT filesystem", "vfat", "FAT1", 54, AT_START, 4, 0 },
-	{ "a FAT filesystem", "vfat", "FAT32", 82, AT_START, 5, 0 },
-	{ "an exFAT filesystem", NULL, "EXFAT   ", 3, AT_START, 8, 0 },
-	{ "an NTFS filesystem", NULL, "NTFS    ", 3, AT_START, 8, 0 },
-	{ "an ISO 9660 filesystem", "iso9660", "CD001", 32769, AT_START, 5, 0 },
-	{ "a UDF filesystem", NULL, "BEA01", 32769, AT_START, 5, 0 },
-	{ "a squashfs filesystem", "squashfs", "hsqs", 0, AT_START, 4, 0 },
-	{ "an EROFS filesystem", NULL, "\xe2\xe1\xf5\xe0", 1024, AT_START, 4, 0 },
-	{ "a NILFS2 filesystem", NULL, "\x34\x34", 1030, AT_START, 2, 0 },
-	{ "a JFS filesystem", NULL, "JFS1", 32768, AT_START, 4, 0 },
-	{ "a ReiserFS filesystem", NULL, "ReIsEr", 65588, AT_START, 6, 0 },
-	{ "a ReiserFS filesystem", NULL, "ReIsEr", 8244, AT_START, 6, 0 },
-	{ "an HFS+ filesystem", NULL, "H+\0\4", 1024, AT_START, 4, 0 },
-	{ "a GFS2 filesystem", NULL, "\x01\x16\x19\x70", 65536, AT_START, 4, 0 },
-	{ "an OCFS2 filesystem", NULL, "OCFSV2", 8192, AT_START, 6, 0 },
-	{ "a minix filesystem", NULL, "\x7f\x13", 1040, AT_START, 2, 0 },
-	{ "a minix filesystem", NULL, "\x8f\x13", 1040, AT_START, 2, 0 },
-	{ "a minix filesystem", NULL, "\x68\x24", 1040, AT_START, 2, 0 },
-	{ "a minix filesystem", NULL, "\x78\x24", 1040, AT_START, 2, 0 },
-	{ "a minix filesystem", NULL, "\x5a\x4d", 1048, AT_START, 2, 0 },
-	{ "a BFS filesystem", NULL, "\xce\xfa\xad\x1b", 0, AT_START, 4, 0 },
-	{ "a cramfs filesystem", NULL, "\x45\x3d\xcd\x28", 0, AT_START, 4, 0 },
-	{ "a cramfs filesystem", NULL, "\x45\x3d\xcd\x28", 512, AT_START, 4, 0 },
-	{ "an MBR partition table", NULL, "\x55\xaa", 510, AT_START, 2, 1 },
+	{ "-FVE-FS-" "a BitLocker volume", 3, AT_START, 8, 1, 0 },
+	{ "LUKS\xba\xbe" "a LUKS volume", 0, AT_START, 6, 1, 0 },
+	{ "SKUL\xba\xbe" "a LUKS2 volume (second header)", 16384, AT_START, 6, 1, 0 },
+	{ "LABELONE" "an LVM physical volume", 0, AT_START, 8, 1, 0 },
+	{ "LABELONE" "an LVM physical volume", 512, AT_START, 8, 1, 0 },
+	{ "LABELONE" "an LVM physical volume", 1024, AT_START, 8, 1, 0 },
+	{ "LABELONE" "an LVM physical volume", 1536, AT_START, 8, 1, 0 },
+	{ "\xfc\x4e\x2b\xa9" "an md RAID member (1.1)", 0, AT_START, 4, 1, 0 },
+	{ "\xfc\x4e\x2b\xa9" "an md RAID member (1.2)", 4096, AT_START, 4, 1, 0 },
+	{ "\xfc\x4e\x2b\xa9" "an md RAID member (0.90)", 0, MD090_END, 4, 1, 0 },
+	{ "\xfc\x4e\x2b\xa9" "an md RAID member (1.0)", 0, MD10_END, 4, 1, 0 },
+	{ "\xc6\x85\x73\xf6\x4e\x1a\x45\xca\x82\x65\xf5\x7f\x48\xba\x6d\x81" "a bcache device", 4120, AT_START, 16, 1, 0 },
+	{ "\x0c\xb1\xba\x00\x00\x00\x00\x00" "a ZFS pool member", 131072, AT_START, 8, 1, 0 },
+	{ "\x0c\xb1\xba\x00\x00\x00\x00\x00" "a ZFS pool member", 131072, AT_END, 8, 1, 0 },
+	{ "integrt\0" "a dm-integrity device", 0, AT_START, 8, 1, 0 },
+	{ "verity\0\0" "a dm-verity hash device", 0, AT_START, 8, 0, 0 },
+	{ "dmvdo001" "a VDO volume", 0, AT_START, 8, 1, 0 },
+	{ "\xde\x11\xde\x11" "a DDF RAID member", 512, AT_END, 4, 1, 0 },
+	{ "Intel Raid ISM Cfg Sig. " "an Intel IMSM RAID member", 1024, AT_END, 24, 1, 0 },
+	{ "EFI PART" "a GPT partition table", 512, AT_START, 8, 1, 0 },
+	{ "EFI PART" "a GPT partition table", 4096, AT_START, 8, 1, 0 },
+	{ "EFI PART" "a GPT partition table (backup)", 512, AT_END, 8, 1, 0 },
+	{ "\xda\xbe" "a Sun partition table", 508, AT_START, 2, 1, 0 },
+	{ "\x0b\xe5\xa9\x41" "an SGI partition table", 0, AT_START, 4, 1, 0 },
+	{ "XFSB" "an XFS filesystem", 0, AT_START, 4, 0, 1 },
+	{ "\x53\xef" "an ext2/3/4 filesystem", 1080, AT_START, 2, 0, 2 },
+	{ "_BHRfS_M" "a btrfs filesystem", 65600, AT_START, 8, 0, 3 },
+	{ "\x10\x20\xf5\xf2" "an F2FS filesystem", 1024, AT_START, 4, 0, 4 },
+	{ "SWAPSPACE2" "a swap area", 4086, AT_START, 10, 0, 0 },
+	{ "SWAP-SPACE" "a swap area", 4086, AT_START, 10, 0, 0 },
+	{ "FAT1" "a FAT filesystem", 54, AT_START, 4, 0, 5 },
+	{ "FAT32" "a FAT filesystem", 82, AT_START, 5, 0, 5 },
+	{ "EXFAT   " "an exFAT filesystem", 3, AT_START, 8, 0, 0 },
+	{ "NTFS    " "an NTFS filesystem", 3, AT_START, 8, 0, 0 },
+	{ "CD001" "an ISO 9660 filesystem", 32769, AT_START, 5, 0, 6 },
+	{ "BEA01" "a UDF filesystem", 32769, AT_START, 5, 0, 0 },
+	{ "hsqs" "a squashfs filesystem", 0, AT_START, 4, 0, 7 },
+	{ "\xe2\xe1\xf5\xe0" "an EROFS filesystem", 1024, AT_START, 4, 0, 0 },
+	{ "\x34\x34" "a NILFS2 filesystem", 1030, AT_START, 2, 0, 0 },
+	{ "JFS1" "a JFS filesystem", 32768, AT_START, 4, 0, 0 },
+	{ "ReIsEr" "a ReiserFS filesystem", 65588, AT_START, 6, 0, 0 },
+	{ "ReIsEr" "a ReiserFS filesystem", 8244, AT_START, 6, 0, 0 },
+	{ "H+\0\4" "an HFS+ filesystem", 1024, AT_START, 4, 0, 0 },
+	{ "\x01\x16\x19\x70" "a GFS2 filesystem", 65536, AT_START, 4, 0, 0 },
+	{ "OCFSV2" "an OCFS2 filesystem", 8192, AT_START, 6, 0, 0 },
+	{ "\x7f\x13" "a minix filesystem", 1040, AT_START, 2, 0, 0 },
+	{ "\x8f\x13" "a minix filesystem", 1040, AT_START, 2, 0, 0 },
+	{ "\x68\x24" "a minix filesystem", 1040, AT_START, 2, 0, 0 },
+	{ "\x78\x24" "a minix filesystem", 1040, AT_START, 2, 0, 0 },
+	{ "\x5a\x4d" "a minix filesystem", 1048, AT_START, 2, 0, 0 },
+	{ "\xce\xfa\xad\x1b" "a BFS filesystem", 0, AT_START, 4, 0, 0 },
+	{ "\x45\x3d\xcd\x28" "a cramfs filesystem", 0, AT_START, 4, 0, 0 },
+	{ "\x45\x3d\xcd\x28" "a cramfs filesystem", 512, AT_START, 4, 0, 0 },
+	{ "\x55\xaa" "an MBR partition table", 510, AT_START, 2, 1, 0 },
 };
 
 static int where_in(const struct signature *s, uint64_t bytes, uint64_t *off)
@@ -193,7 +202,7 @@ static const struct signature *signature_of(int fd, uint64_t bytes)
 		if (s->len > sizeof buf)
 			continue;  /* not in this table: a longer magic needs a larger MAGIC_MAX */
 		if (where_in(s, bytes, &off) && pread(fd, buf, s->len, (off_t)off) == (ssize_t)s->len &&
-		    !memcmp(buf, s->magic, s->len))
+		    !memcmp(buf, s->text, s->len))
 			return s;
 	}
 	return NULL;
@@ -204,14 +213,14 @@ const char *find_signature(int fd, uint64_t bytes, int *holds)
 	const struct signature *s = signature_of(fd, bytes);
 
 	*holds = s && s->holds;
-	return s ? s->what : NULL;
+	return s ? s->text + s->len : NULL;
 }
 
 const char *find_fstype(int fd, uint64_t bytes)
 {
 	const struct signature *s = signature_of(fd, bytes);
 
-	return s ? s->fstype : NULL;
+	return s && s->fstype ? nth_string(fstypes, s->fstype - 1u) : NULL;
 }
 
 /* Is any byte of [off, off + len) not zero? */
@@ -280,10 +289,10 @@ int devno_path(uint32_t major, uint32_t minor, char *buf, size_t size)
 {
 	char sys[96], text[1024], *name;
 
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/dm/name", major, minor);
+	sys_block(sys, sizeof sys, major, minor, "/dm/name");
 	if (read_line_file(sys, text, sizeof text))
 		return snprintf(buf, size, "%s/%s", DM_DIR, text);
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/uevent", major, minor);
+	sys_block(sys, sizeof sys, major, minor, "/uevent");
 	if (read_small_file(sys, text, sizeof text) && (name = line_value(text, "DEVNAME=")))
 		return snprintf(buf, size, "/dev/%s", name);
 	return snprintf(buf, size, "%u:%u", major, minor);
@@ -323,7 +332,7 @@ static int sysfs_link(uint32_t major, uint32_t minor, char *buf, size_t size)
 	char link[64];
 	ssize_t n;
 
-	snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major, minor);
+	sys_block(link, sizeof link, major, minor, "");
 	if ((n = readlink(link, buf, size - 1)) < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -357,7 +366,7 @@ static int loop_backing(uint32_t major, uint32_t minor, uint32_t *bmajor, uint32
 	char path[96], file[PATH_MAX];
 	struct stat st;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/loop/backing_file", major, minor);
+	sys_block(path, sizeof path, major, minor, "/loop/backing_file");
 	if (!read_line_file(path, file, sizeof file) || stat(file, &st) < 0)
 		return -ENOENT;
 	*bmajor = major(st.st_dev);
@@ -384,7 +393,7 @@ static int stacked_within(uint32_t major, uint32_t minor, uint32_t base_major, u
 	len = strlen(base);
 	if (!strncmp(dev, base, len) && dev[len] == '/')
 		return 1;  /* a partition lives below its disk */
-	snprintf(slaves, sizeof slaves, "/sys/dev/block/%u:%u/slaves", major, minor);
+	sys_block(slaves, sizeof slaves, major, minor, "/slaves");
 	return each_entry(slaves, slave_stacked_on, &q) == 1;
 }
 
@@ -429,7 +438,7 @@ int has_partitions(uint32_t major, uint32_t minor, char *name, size_t size)
 	char dir[64];
 	struct partition_query q = { dir, name, size };
 
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "");
 	return each_entry(dir, is_partition_dir, &q) == 1;
 }
 
@@ -437,7 +446,7 @@ int has_holders(uint32_t major, uint32_t minor)
 {
 	char dir[64];
 
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "/holders");
 	return each_entry(dir, any_entry, NULL) == 1;
 }
 
@@ -484,7 +493,7 @@ int describe_users(uint32_t major, uint32_t minor, char *buf, size_t size)
 		return snprintf(buf, size, "mounted on %s", mnt);
 	if (is_active_swap(major, minor))
 		return snprintf(buf, size, "an active swap area (swapoff it first)");
-	snprintf(dir, sizeof dir, "/sys/dev/block/%u:%u/holders", major, minor);
+	sys_block(dir, sizeof dir, major, minor, "/holders");
 	each_entry(dir, name_holder, holders);
 	if (holders[0])
 		return snprintf(buf, size, "held by %s", holders);
@@ -533,7 +542,7 @@ int logical_block_of(uint32_t major, uint32_t minor, unsigned *bytes)
 	char path[96], line[32], *end;
 	uint64_t v;
 
-	snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/logical_block_size", major, minor);
+	sys_block(path, sizeof path, major, minor, "/queue/logical_block_size");
 	if (!read_line_file(path, line, sizeof line))
 		return -ENOENT;
 	if (parse_u64(line, &end, &v) || !v || v > 65536)

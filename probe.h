@@ -18,6 +18,8 @@ struct blockdev {
 };
 int probe_blockdev(const char *path, struct blockdev *bd);
 int probe_fd(int fd, struct blockdev *bd);
+/* /sys/dev/block/MAJOR:MINOR followed by rest, in buf; buf. */
+char *sys_block(char *buf, size_t size, uint32_t major, uint32_t minor, const char *rest);
 /* Writes back and forgets the device's cached pages, so that reads see what dm targets wrote beneath. */
 void drop_cache(int fd);
 /* O_EXCL: fails with -EBUSY while the device is mounted or claimed by dm or md. */

@@ -166,7 +166,7 @@ static int judge(const struct verdict *vd)
 
 int cmd_show(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int parsable = 0, c, fd, r;
 	struct verdict vd = { 0, 0, 0 };
 	struct world w;

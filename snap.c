@@ -126,10 +126,7 @@ static void undo_snap(int fd, const struct snap_plan *p)
 int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, int *help)
 {
 	struct snap_plan t, *p = &t;
-	static const struct option list[] = {
-		{ "transient", no_argument, NULL, 'n' }, { "force", no_argument, NULL, 'f' },
-		{ "reattach", no_argument, NULL, 'R' }, { "mount", required_argument, NULL, 'm' },
-		{ "no-sync", no_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("n transient\0f force\0R reattach\0m=mount\0S no-sync\0");
 	const char *cmd = argv[0], *snapname = NULL;
 	int is_run = strcmp(cmd, "snap") != 0, c;
 	char *end;
@@ -142,8 +139,7 @@ int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, 
 		switch (c) {
 		case 'c':
 			if (parse_u64(optarg, &end, &p->cow.chunk) || *end || !p->cow.chunk) {
-				errf("dmsnap: %s: -c takes a chunk size in sectors, got '%s'\n", cmd, optarg);
-				return EXIT_USAGE;
+				return bad_usage("%s: -c takes a chunk size in sectors, got '%s'", cmd, optarg);
 			}
 			break;
 		case 's': snapname = optarg; break;
@@ -163,18 +159,15 @@ int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, 
 		}
 	}
 	if (p->cow.reattach && p->cow.force) {
-		errf("dmsnap: snap: --reattach keeps the COW's content, --force zeroes it; give one\n");
-		return EXIT_USAGE;
+		return bad_usage("snap: --reattach keeps the COW's content, --force zeroes it; give one");
 	}
 	if (p->cow.reattach && p->cow.transient) {
-		errf("dmsnap: snap: --reattach needs a persistent store, -n makes a transient one; give one\n");
-		return EXIT_USAGE;
+		return bad_usage("snap: --reattach needs a persistent store, -n makes a transient one; give one");
 	}
 	if (snapname) {
 		if (snapname[0] == '-' || dm_check_name(snapname)) {
-			errf("dmsnap: %s: '%s' is not a device name for a snapshot: 1-127 printable ASCII bytes without '/' or blanks, not starting with '-'\n",
-			     cmd, snapname);
-			return EXIT_USAGE;
+			return bad_usage("%s: '%s' is not a device name for a snapshot: 1-127%s, not starting with '-'", cmd,
+			     snapname, name_rule);
 		}
 		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);
 	}
@@ -250,7 +243,7 @@ static void sync_before_freeze(const struct snap_plan *p)
 	close(fd);
 	if (verbose) {
 		long us = elapsed_us(&t0, &t1);
-		errf("dmsnap: synced %s in %ld.%03ld ms before the freeze\n", mnt, us / 1000, us % 1000);
+		warn(0, "synced %s in %ld.%03ld ms before the freeze", mnt, us / 1000, us % 1000);
 	}
 }
 
@@ -423,7 +416,7 @@ static int act_snap(int fd, struct snap_plan *p, size_t n)
 	}
 	free(info);
 	if (verbose)
-		errf("dmsnap: %s%s suspended for %ld.%03ld ms\n", n > 1 ? "the group's origins were" : p->name,
+		warn(0, "%s%s suspended for %ld.%03ld ms", n > 1 ? "the group's origins were" : p->name,
 		     n > 1 ? "" : " was", us / 1000, us % 1000);
 	return EXIT_OK;
 }
@@ -617,7 +610,7 @@ static int drop_from(int fd, struct world *w, struct wrapper *wr, void *arg)
 		}
 	}
 	if (r == EXIT_OK && n == 0)
-		note("dmsnap: %s has no snapshots", name);
+		note("%s has no snapshots", name);
 	free(drop);
 	return r;
 }
@@ -635,7 +628,7 @@ int drop_snapshots(int fd, const char *name, const char *snapname)
 
 int cmd_drop(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)

@@ -97,8 +97,7 @@ static int wrap_locked(int fd, const char *path, const char *name, const struct 
 
 int cmd_wrap(int argc, char **argv)
 {
-	static const struct option list[] = { { "if-missing", no_argument, NULL, 'm' },
-					      { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("m if-missing\0");
 	int if_missing = 0, c, fd, r;
 	struct blockdev bd;
 	char dup[DM_NAME_LEN + sizeof DUP_SUFFIX], part[64];
@@ -116,8 +115,8 @@ int cmd_wrap(int argc, char **argv)
 
 	/* look */
 	if (name[0] == '-' || dm_check_name(name) || dup_name(name, dup, sizeof dup))
-		return fail(0, "'%s' cannot name a wrapper: 1-%d printable ASCII bytes without '/' or blanks, not starting with '-' (%s%s must fit in the kernel's %d)",
-			    name, DM_NAME_LEN - 1 - (int)strlen(DUP_SUFFIX), name, DUP_SUFFIX, DM_NAME_LEN - 1);
+		return fail(0, "'%s' cannot name a wrapper: 1-%d%s, not starting with '-' (%s%s must fit in the kernel's %d)",
+			    name, DM_NAME_LEN - 1 - (int)strlen(DUP_SUFFIX), name_rule, name, DUP_SUFFIX, DM_NAME_LEN - 1);
 	if ((r = probe_blockdev(path, &bd)) < 0)
 		return fail(r, "wrap %s:", path);
 	/* device-mapper's claim on a disk blocks every partition on it: root on sda2 would not come up. */
@@ -152,7 +151,7 @@ static int unwrap_it(int fd, struct world *w, struct wrapper *wr, void *arg)
 
 int cmd_unwrap(int argc, char **argv)
 {
-	static const struct option list[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const struct option *list = long_opts("");
 	int c, fd, r;
 
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1)
