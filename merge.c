@@ -450,8 +450,10 @@ static int repair(int fd, const struct wrapper *wr, const struct repair *rp)
 		says(name, what);
 		return 0;
 	case REPAIR_RESUME:
-		if (dm_resume(fd, name, NULL) < 0 && rp->dev == wr->top) {
-			if ((r = ensure_resumed(fd, name)) < 0)
+		if ((r = dm_resume(fd, name, NULL)) < 0) {
+			if (rp->dev != wr->top)
+				dm_warn(r, DM_DEV_SUSPEND_CMD, name);
+			else if ((r = ensure_resumed(fd, name)) < 0)
 				warn(r, "%s is still SUSPENDED and I/O to it is blocked; run 'dmsnap resume %s' now:",
 				     name, name);
 			return -1;

@@ -268,8 +268,11 @@ static int stage_cow(int fd, struct snap_plan *p)
 	return EXIT_OK;
 }
 
-/* Everything before the freeze: COW header, COW device, snapshot device, NAME's inactive table. */
-static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
+/*
+ * Everything before the freeze: COW header, COW device, snapshot device,
+ * NAME's inactive table.  group ends the snapshot's uuid ("" alone).
+ */
+static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info, const char *group)
 {
 	char uuid[DM_UUID_LEN];
 	int r;
@@ -287,10 +290,11 @@ static int stage_snap(int fd, struct snap_plan *p, struct dm_info *snap_info)
 		return EXIT_FAIL;
 	/*
 	 * The uuid marks the device as dmsnap's, so recover knows an empty
-	 * leftover is ours, and whether its store was new or reattached.
+	 * leftover is ours, whether its store was new or reattached, and which
+	 * group it belongs to.
 	 */
-	int fits = snprintf(uuid, sizeof uuid, "%s%s", p->cow.reattach ? REATTACH_UUID_PREFIX : SNAP_UUID_PREFIX,
-			    p->snapname) < (int)sizeof uuid;
+	int fits = snprintf(uuid, sizeof uuid, "%s%s%s", p->cow.reattach ? REATTACH_UUID_PREFIX : SNAP_UUID_PREFIX,
+			    p->snapname, group) < (int)sizeof uuid;
 	if ((r = dm_create(fd, p->snapname, fits ? uuid : NULL, snap_info)) < 0) {
 		dm_warn(r, DM_DEV_CREATE_CMD, p->snapname);
 		undo_cow(fd, p);
@@ -374,6 +378,7 @@ static void undo_group(int fd, struct snap_plan *p, size_t staged, size_t swappe
 static int act_snap(int fd, struct snap_plan *p, size_t n)
 {
 	const char *step = NULL, *who = n > 1 ? "every origin" : p->name;
+	char group[40] = "";
 	struct dm_info *info;
 	size_t staged = 0, swapped = 0;
 	sigset_t saved;
@@ -389,9 +394,12 @@ static int act_snap(int fd, struct snap_plan *p, size_t n)
 		return fail(0, "interrupted: no snapshot taken; %s unchanged", who);
 	if (!(info = calloc(n, sizeof *info)))
 		return fail(-ENOMEM, "%s:", p->name);
+	/* Unique while this boot's devices last: the process and the second. */
+	if (n > 1)
+		snprintf(group, sizeof group, GROUP_TAG "%d.%lld", (int)getpid(), (long long)time(NULL));
 	fflush(stdout);
 	warn_window(open_window(&saved));
-	while (staged < n && (r = stage_snap(fd, &p[staged], &info[staged])) == EXIT_OK)
+	while (staged < n && (r = stage_snap(fd, &p[staged], &info[staged], group)) == EXIT_OK)
 		staged++;
 	if (r == EXIT_OK) {
 		fault_pause("staged");

@@ -330,6 +330,32 @@ static int plan_snapshots(const struct wrapper *wr, struct repair *rp)
 	return 0;
 }
 
+/* What follows SNAP_UUID_PREFIX and the name in a snapshot's uuid: its group's tag, "" when taken alone. */
+static const char *group_of(const struct dev *d)
+{
+	const char *rest = d->info.uuid + strlen(SNAP_UUID_PREFIX);
+
+	return has_prefix(d->info.uuid, SNAP_UUID_PREFIX) && has_prefix(rest, d->name) ? rest + strlen(d->name) : "";
+}
+
+/*
+ * A group member a kill caught in the group's switch: NAME still frozen with
+ * its snapshot staged, while another snapshot of the group went live.  NAME
+ * has been frozen since the group's instant, so resuming the snapshot now
+ * completes the group at that instant; undoing it would leave a part.
+ */
+static const struct dev *staged_member(const struct world *w, const struct wrapper *wr)
+{
+	for (size_t i = 0; wr->top->info.flags & DM_SUSPEND_FLAG && i < wr->nsnaps; i++) {
+		const char *tag = group_of(wr->snaps[i]);
+		for (size_t j = 0; *tag && !wr->snaps[i]->live_params && j < w->n; j++)
+			if (!strcmp(group_of(&w->d[j]), tag) && w->d[j].live_params &&
+			    !(w->d[j].info.flags & DM_SUSPEND_FLAG))
+				return wr->snaps[i];
+	}
+	return NULL;
+}
+
 static int merge_finished(const struct dev *top)
 {
 	struct dm_snap_status st;
@@ -341,9 +367,12 @@ static int merge_finished(const struct dev *top)
 /* The most urgent first: NAME's own state, its snapshots, leftovers, then tidying. */
 enum repair_kind plan_repair(const struct world *w, const struct wrapper *wr, struct repair *rp)
 {
-	const struct dev *top = wr->top;
+	const struct dev *top = wr->top, *staged = staged_member(w, wr);
 
 	set_repair(rp, REPAIR_NONE, top, "consistent, nothing to do");
+	if (staged)
+		return set_repair(rp, REPAIR_RESUME, staged,
+				  "the rest of its group went live: resumed, at the group's instant");
 	if (top->info.flags & DM_INACTIVE_PRESENT_FLAG)
 		return plan_inactive(wr, rp);
 	if (top->info.flags & DM_SUSPEND_FLAG)

@@ -19,6 +19,8 @@
 #define SNAP_UUID_PREFIX "DMSNAP-"       /* a snapshot dmsnap made on a new store */
 #define REATTACH_UUID_PREFIX "DMSNAPR-"  /* a snapshot dmsnap made on a kept store */
 #define DUP_SUFFIX "_dup"
+/* A group's snapshots end their uuids alike, after SNAP_UUID_PREFIX and their name: this and the group's token. */
+#define GROUP_TAG "+G"
 
 struct dev {
 	char name[DM_NAME_LEN];

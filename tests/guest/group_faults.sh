@@ -1,9 +1,10 @@
 # group_faults: every ioctl step of a two-pair group snap (dmsnap-faults,
 # DMSNAP_FAIL) made to fail (EIO), then killed and followed by `dmsnap recover`.
 # After a failure both origins run on their old tables with nothing left over;
-# after a kill and recover each origin is consistent on its own (recover may
-# complete one member's snapshot and undo another's). Either way nothing is
-# suspended, the origins' files are unchanged, and a plain snap of each works.
+# after a kill and recover the group is all or nothing: both origins have their
+# snapshot or neither has (recover completes a member a kill caught frozen when
+# the other's snapshot went live). Either way nothing is suspended, the origins'
+# files are unchanged, and a plain snap of each works.
 # timeout: 900
 
 GROUP="data:/dev/vdc log:/dev/vdd"
@@ -134,7 +135,11 @@ matrix() {
 		dmsnap recover >/tmp/recover.out 2>&1
 		if look_only "$i" 1 "kill+recover"; then continue; fi
 		dm_look
-		if ! why=$(sound); then
+		snaps=$(snapshots_in data | grep -c .)$(snapshots_in log | grep -c .)
+		if [ "$snaps" != 00 ] && [ "$snaps" != 11 ]; then
+			fail "step $i ($what) kill+recover" "a part of the group left (snapshots of data, log): $snaps"
+			sed 's/^/    | /' /tmp/recover.out | tail -n 5
+		elif ! why=$(sound); then
 			fail "step $i ($what) kill+recover" "$why"
 			sed 's/^/    | /' /tmp/recover.out | tail -n 5
 		elif ! why=$(plain_snaps "$i"); then

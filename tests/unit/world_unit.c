@@ -631,6 +631,18 @@ static int test_fixtures(const char *dir)
 	"inactive md2_snap: 0 819200 snapshot 253:0 254:32 P 32\n" \
 	"status md2_snap:\n"
 
+/* md2 frozen in a group's switch with snapshot-origin loaded; another origin's snapshot (uuid). */
+#define TOP_FROZEN \
+	"info md2 253 1 LIsw 1 1 0\n" \
+	"table md2: 0 819200 linear 254:0 0\n" \
+	"inactive md2: 0 819200 snapshot-origin 253:0\n" \
+	"status md2: 0 819200 linear\n"
+#define LOG_SNAP(attr, uuid) \
+	"info log_snap 253 5 " attr " 0 1 0 " uuid "\n" \
+	"table log_snap: 0 409600 snapshot 253:3 254:48 P 32\n" \
+	"inactive log_snap:\n" \
+	"status log_snap: 0 409600 snapshot 64/262144 64\n"
+
 static void plan_case(const char *title, const char *text, enum repair_kind kind, const char *dev, const char *why)
 {
 	struct fixture f;
@@ -716,6 +728,35 @@ static void test_plans(void)
 		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
 		  SNAP_LOADED("DMSNAP-md2_snap"),
 		  REPAIR_CLEAR_INACTIVE, "md2", "(that operation did not happen)");
+	plan_case("plan: group member frozen, staged, the group's other snapshot live: its snapshot resumed",
+		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  REPAIR_RESUME, "md2_snap", "the rest of its group went live: resumed, at the group's instant");
+	plan_case("plan: group member frozen under snapshot-origin, staged, the other live: its snapshot resumed",
+		  "case hand\n"
+		  "info md2 253 1 L-sw 1 1 2\ntable md2: 0 819200 snapshot-origin 253:0\ninactive md2:\n"
+		  "status md2: 0 819200 snapshot-origin\n" DUP
+		  SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  REPAIR_RESUME, "md2_snap", NULL);
+	plan_case("plan: group member frozen, staged, the other snapshot of another group: cleared",
+		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.345"),
+		  REPAIR_CLEAR_INACTIVE, "md2", "(that operation did not happen)");
+	plan_case("plan: group member frozen, staged, the other snapshot staged too: cleared",
+		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34")
+		  "info log_snap 253 5 -I-w 0 0 0 DMSNAP-log_snap+G12.34\ntable log_snap:\n"
+		  "inactive log_snap: 0 409600 snapshot 253:3 254:48 P 32\nstatus log_snap:\n",
+		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
+	plan_case("plan: group member frozen, staged, the other snapshot live but suspended: cleared",
+		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L-sw", "DMSNAP-log_snap+G12.34"),
+		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
+	plan_case("plan: group member staged but never frozen, the other live: cleared (writes went past it)",
+		  "case hand\n"
+		  "info md2 253 1 LI-w 1 1 0\ntable md2: 0 819200 linear 254:0 0\n"
+		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
+		  SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
+	plan_case("plan: a snapshot taken alone, frozen and staged, another group's snapshot live: cleared",
+		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
 	plan_case("plan: linear loaded after the snapshots went: swapped in",
 		  "case hand\n"
 		  "info md2 253 1 LI-w 1 1 0\ntable md2: 0 819200 snapshot-origin 253:0\n"
