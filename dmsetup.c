@@ -288,16 +288,13 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 		return usage_error();
 	o->name = nargs > 0 ? argv[optind] : NULL;
 	o->file = nargs > 1 ? argv[optind + 1] : NULL;
-	if (sarg[S_TABLE] && o->file) {
+	if (sarg[S_TABLE] && o->file)
 		return bad_usage("%s: --table and FILE both name a table; give one", argv[0]);
-	}
-	if (sw[S_NOTABLE] && (sarg[S_TABLE] || o->file)) {
+	if (sw[S_NOTABLE] && (sarg[S_TABLE] || o->file))
 		return bad_usage("%s: --notable and a table contradict each other; give one", argv[0]);
-	}
-	if (o->name && dm_check_name(o->name)) {
+	if (o->name && dm_check_name(o->name))
 		return bad_usage("%s: '%.*s%s' is not a device name: names are 1-127%s", argv[0], 40, o->name,
-		     strlen(o->name) > 40 ? "..." : "", name_rule);
-	}
+				 strlen(o->name) > 40 ? "..." : "", name_rule);
 	return EXIT_OK;
 }
 
@@ -1553,9 +1550,8 @@ int cmd_create(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "table notable readonly uuid", 1, 2, &o)) || o.help)
 		return r;
-	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID])) {
+	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID]))
 		return bad_usage("create: uuid is at most 128%s", name_rule);
-	}
 	return c_create(o.name, o.file ? 2 : 1, (char *[]){ (char *)o.name, (char *)o.file });
 }
 
