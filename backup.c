@@ -377,10 +377,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if ((r = parse_snap_args(dashes, argv, &rs.p, &rs.n, &help)) || help)
 		return r;
-	if (rs.p->mount_dir && strlen(rs.p->mount_dir) >= sizeof rs.dir) {
+	if (rs.p->mount_dir && strlen(rs.p->mount_dir) >= sizeof rs.dir)
 		return bad_usage("run: --mount DIR is %zu bytes: paths are at most %zu", strlen(rs.p->mount_dir),
-		     sizeof rs.dir - 1);
-	}
+				 sizeof rs.dir - 1);
 	if (!(rs.m = calloc(rs.n, sizeof *rs.m)))
 		return fail(-ENOMEM, "run:");
 	for (size_t i = 0; i < rs.n; i++)
@@ -530,21 +529,18 @@ int cmd_watch(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", list, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			if (parse_watch_number(optarg, 100, &warn_at)) {
+			if (parse_watch_number(optarg, 100, &warn_at))
 				return bad_usage("watch: --warn takes a percentage from 1 to 100");
-			}
 			break;
 		case 'i':
-			if (parse_watch_number(optarg, 3600, &interval)) {
+			if (parse_watch_number(optarg, 3600, &interval))
 				return bad_usage("watch: --interval takes seconds from 1 to 3600");
-			}
 			break;
 		case 'o': once = 1; break;
 		case 'g': spares = optarg; break;
 		case 'a':
-			if (parse_watch_number(optarg, 99, &grow_at)) {
+			if (parse_watch_number(optarg, 99, &grow_at))
 				return bad_usage("watch: --grow-at takes a percentage from 1 to 99");
-			}
 			break;
 		case 'h': return show_help();
 		default: return usage_error();

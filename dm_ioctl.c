@@ -31,30 +31,38 @@ int (*dm_ioctl_hook)(enum dm_cmd cmd, const char *name);
 
 /*
  * Names end up as /dev/mapper nodes and in line-based output: besides the
- * kernel's rules (length, no '/') refuse blanks and anything unprintable.
+ * kernel's rules (length, no '/') the names dmsnap makes or is given
+ * (strict) refuse blanks and anything unprintable.  A request itself
+ * names whatever the kernel takes, so that dmsetup's spelling reaches
+ * every device (its mangle renames exactly those).
  */
-static int check_label(const char *s, size_t max)
+static int check_label(const char *s, size_t max, int strict)
 {
 	size_t n = strnlen(s, max);
 
 	if (n == max)
 		return -ENAMETOOLONG;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '/')
+		if ((strict && (*p <= ' ' || *p >= 0x7f)) || *p == '/')
 			return -EINVAL;
 	return 0;
 }
 
-int dm_check_name(const char *name)
+static int check_name(const char *name, int strict)
 {
 	if (!name || !*name || !strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "control"))
 		return -EINVAL;
-	return check_label(name, DM_NAME_LEN);
+	return check_label(name, DM_NAME_LEN, strict);
+}
+
+int dm_check_name(const char *name)
+{
+	return check_name(name, 1);
 }
 
 int dm_check_uuid(const char *uuid)
 {
-	return check_label(uuid, DM_UUID_LEN);
+	return check_label(uuid, DM_UUID_LEN, 1);
 }
 
 static char *skip_blanks(char *s)
@@ -353,7 +361,7 @@ static int prepare(struct dm_ioctl *io, size_t size, const char *name)
 	io->data_size = (uint32_t)size;
 	io->data_start = sizeof *io;
 	if (name) {
-		int r = dm_check_name(name);
+		int r = check_name(name, 0);
 		if (r)
 			return r;
 		strcpy(io->name, name);
@@ -602,7 +610,7 @@ int dm_get_info_by(int fd, const char *uuid, uint64_t dev, struct dm_info *info)
 
 int dm_rename(int fd, const char *name, const char *new, int set_uuid, struct dm_info *info)
 {
-	int r = set_uuid ? dm_check_uuid(new) : dm_check_name(new);
+	int r = set_uuid ? dm_check_uuid(new) : check_name(new, 0);
 
 	return r ? r : call_string(fd, DM_DEV_RENAME_CMD, name, set_uuid ? DM_UUID_FLAG : 0, new, info);
 }

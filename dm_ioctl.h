@@ -179,6 +179,10 @@ struct dm_reply {
 
 /* ---- pure functions: no kernel, testable on the host ---- */
 
+/*
+ * A name or uuid dmsnap makes or takes: the kernel's rules and printable
+ * ASCII without blanks.  Requests take any name the kernel does.
+ */
 int dm_check_name(const char *name);
 int dm_check_uuid(const char *uuid);
 int dm_parse_line(char *line, struct dm_target *t);

@@ -288,16 +288,13 @@ static int parse_dm_opts(int argc, char **argv, const char *allowed, int min_arg
 		return usage_error();
 	o->name = nargs > 0 ? argv[optind] : NULL;
 	o->file = nargs > 1 ? argv[optind + 1] : NULL;
-	if (sarg[S_TABLE] && o->file) {
+	if (sarg[S_TABLE] && o->file)
 		return bad_usage("%s: --table and FILE both name a table; give one", argv[0]);
-	}
-	if (sw[S_NOTABLE] && (sarg[S_TABLE] || o->file)) {
+	if (sw[S_NOTABLE] && (sarg[S_TABLE] || o->file))
 		return bad_usage("%s: --notable and a table contradict each other; give one", argv[0]);
-	}
-	if (o->name && dm_check_name(o->name)) {
+	if (o->name && dm_check_name(o->name))
 		return bad_usage("%s: '%.*s%s' is not a device name: names are 1-127%s", argv[0], 40, o->name,
-		     strlen(o->name) > 40 ? "..." : "", name_rule);
-	}
+				 strlen(o->name) > 40 ? "..." : "", name_rule);
 	return EXIT_OK;
 }
 
@@ -1037,15 +1034,13 @@ static int c_load(const char *dev, int argc, char **argv)
 	return r ? r : info_after();
 }
 
-static int c_rename(const char *dev, int argc, char **argv)
+/* dname renamed to new (or its uuid set), after libdevmapper's checks of a new name. */
+static int rename_to(const char *new, int setuuid)
 {
-	const char *new = argv[argc - 1];
 	struct dm_info i;
 	int r;
 
-	if (find_device(argc == 2 ? dev : NULL, "rename"))
-		return 1;
-	if (!sw[S_SETUUID]) {
+	if (!setuuid) {
 		if (strchr(new, '/')) {
 			errf("Name \"%s\" invalid. It contains \"/\".\n", new);
 			return 1;
@@ -1058,13 +1053,18 @@ static int c_rename(const char *dev, int argc, char **argv)
 			return say("Non empty new name is required.");
 	}
 	/* The kernel finds the device to rename by name only: -u and -j -m name none, as with dmsetup. */
-	if ((r = named_by != BY_NAME ? -ENXIO : dm_rename(ctl, dname, new, sw[S_SETUUID], NULL)))
+	if ((r = named_by != BY_NAME ? -ENXIO : dm_rename(ctl, dname, new, setuuid, NULL)))
 		return ioerr("rename", r);
-	if (!sw[S_SETUUID] && dm_get_info(ctl, new, &i) == 0) {
+	if (!setuuid && dm_get_info(ctl, new, &i) == 0) {
 		remove_node(dname);
 		node_or_warn(new, &i);
 	}
 	return 0;
+}
+
+static int c_rename(const char *dev, int argc, char **argv)
+{
+	return find_device(argc == 2 ? dev : NULL, "rename") || rename_to(argv[argc - 1], sw[S_SETUUID]);
 }
 
 /* argv's words, blank-separated, in a new string; NULL without memory. */
@@ -1184,6 +1184,137 @@ static int c_mknodes(const char *dev, int argc, char **argv)
 static int c_splitname(const char *dev, int argc, char **argv)
 {
 	return report_object(NULL, dev, argc == 2 ? argv[1] : "LVM");
+}
+
+/*
+ * ---- mangle: names and uuids in the form udev takes ----
+ *
+ * libdevmapper sends a name or uuid with a byte outside udev's safe set
+ * [0-9A-Za-z#+-.:=@_] as \xNN, and shows it decoded.  mangle renames
+ * devices made without that: to the mangled form (--manglename auto or
+ * hex, auto the default), or back to the plain one (none).  Its own look
+ * and rename send names as they are, as dmsetup's do; so libdevmapper
+ * mangles the names it gets back the auto way in either mode, and hex
+ * only skips the check for a name mangled twice.
+ */
+enum { MANGLE_NONE, MANGLE_AUTO, MANGLE_HEX };
+static int mangle_mode = MANGLE_AUTO;
+
+/*
+ * s as libdevmapper mangles it into buf (size bytes, the NUL included):
+ * each unsafe byte as \xNN, a \xNN already there kept.  1 for a string
+ * that mixes both (or ends in a cut \xN), 2 for one whose mangled form
+ * does not fit.
+ */
+static int mangle(const char *s, char *buf, size_t size)
+{
+	size_t len = strlen(s), j = 0;
+	int kept = 0, coded = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int plain = isalnum(c) || strchr("#+-.:=@_", c), whole = s[i] == '\\' && s[i + 1] == 'x';
+		if (whole ? len - i < 4 || coded : !plain && kept)
+			return 1;
+		if (size - j < (plain ? 1u : 4u))
+			return 2;
+		if (whole)
+			memcpy(buf + j, s + i, 4), i += 3, j += 4, kept = 1;
+		else if (plain)
+			buf[j++] = (char)c;
+		else
+			j += (size_t)snprintf(buf + j, 5, "\\x%02x", c), coded = 1;
+	}
+	if (j == size)
+		return 2;
+	buf[j] = '\0';
+	return 0;
+}
+
+/* The value of hex digit c, or -1. */
+static int hex_digit(int c)
+{
+	const char *d = c ? strchr("0123456789abcdef", tolower(c)) : NULL;
+
+	return d ? (int)(d - "0123456789abcdef") : -1;
+}
+
+/*
+ * s with each \xNN decoded, as libdevmapper's --manglename none reads it:
+ * a \x without a hex digit after it ends the string, unless nothing was
+ * decoded before it (then s stays as it is).
+ */
+static const char *unmangle(const char *s, char *buf)
+{
+	size_t j = 0, n = strlen(s);
+	int decoded = 0, hi, lo;
+
+	for (size_t i = 0; i < n; i++, j++) {
+		buf[j] = s[i];
+		if (s[i] == '\\' && s[i + 1] == 'x') {
+			if ((hi = hex_digit(s[i + 2])) < 0)
+				break;
+			lo = hex_digit(s[i + 3]);
+			buf[j] = (char)(lo < 0 ? hi : hi << 4 | lo);
+			i += 3;
+			decoded = 1;
+		}
+	}
+	buf[j] = '\0';
+	return decoded ? buf : s;
+}
+
+/* Does s hold "\x5cx", the sign of a string mangled twice? */
+static int mangled_twice(const char *s)
+{
+	for (; (s = strchr(s, '\\')); s++)
+		if (!strncmp(s, "\\x5cx", 5))
+			return 1;
+	return 0;
+}
+
+static int c_mangle(const char *dev, int argc, char **argv)
+{
+	char buf[2][DM_UUID_LEN + 1];  /* + 1: mangle writes a \xNN's NUL past the end */
+	const char *s[2], *want[2];
+	struct dm_info i;
+	int r, k;
+
+	(void)argc, (void)argv;
+	if (find_device(dev, "status"))
+		return 1;
+	/* a device that is not there fails without a word, as with dmsetup */
+	if ((r = dm_get_info(ctl, dname, &i)))
+		return r == -ENXIO || ioerr("status", r);
+	/* dmsetup 1.02.185 crashes on -u and -j -m here; the link renames by the name they found */
+	named_by = BY_NAME;
+	s[0] = dev ? dev : dname;
+	s[1] = i.uuid;
+	for (k = 0; k < 2; k++)
+		if (mangle_mode == MANGLE_AUTO && mangled_twice(s[k]))
+			return errf("The %s \"%s\" seems to be mangled more than once. Manual intervention required to %s.\n",
+				    k ? "UUID" : "name", s[k], k ? "correct the device UUID" : "rename the device"), 1;
+	for (k = 0; k < 2; k++) {
+		const char *now = k ? i.uuid : i.name;
+		want[k] = buf[k];
+		if (mangle_mode == MANGLE_NONE) {
+			want[k] = unmangle(now, buf[k]);
+		} else if ((r = mangle(now, buf[k], k ? DM_UUID_LEN : DM_NAME_LEN))) {
+			errf(r == 1 ? "The %s \"%s\" contains mixed mangled and unmangled characters or it's already mangled improperly.\n" :
+				      "Mangled form of the %s too long for \"%s\".\n", k ? "UUID" : "name", now);
+			errf("Failed to mangle device %s \"%s\".\n", k ? "uuid" : "name", now);
+			return 1;
+		}
+	}
+	/* the kernel changes no uuid */
+	if (strcmp(i.uuid, want[1]))
+		return errf("%s: %s: UUID in incorrect form. \nUnable to change device UUID. The device must be deactivated first.\n",
+			    s[0], i.uuid), 1;
+	if (!strcmp(s[0], want[0]))
+		return printf("%s: %s: name %salready in correct form\n", s[0], *i.uuid ? i.uuid : "[no UUID]",
+			      *i.uuid ? "and UUID " : ""), 0;
+	printf("%s: renaming to %s\n", s[0], want[0]);
+	return rename_to(want[0], 0);
 }
 
 /* ---- udev cookies: dmsnap syncs with nobody, as dmsetup does without udev ---- */
@@ -1419,9 +1550,8 @@ int cmd_create(int argc, char **argv)
 
 	if ((r = parse_dm_opts(argc, argv, "table notable readonly uuid", 1, 2, &o)) || o.help)
 		return r;
-	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID])) {
+	if (sarg[S_UUID] && dm_check_uuid(sarg[S_UUID]))
 		return bad_usage("create: uuid is at most 128%s", name_rule);
-	}
 	return c_create(o.name, o.file ? 2 : 1, (char *[]){ (char *)o.name, (char *)o.file });
 }
 
@@ -1554,8 +1684,7 @@ static const char usage_tail[] =
  * dmsetup's commands, each its name then its usage, in the order its help
  * lists them; their arguments (fewest, most, REPEAT: each a device in turn,
  * ALL: none is every device) and what runs them follow in the same order.
- * stats, measure, mangle, udevcookies, udevcomplete_all and --concise are
- * listed but not carried out.
+ * stats, measure and --concise are listed but not carried out.
  */
 static const char dmcmd_text[] =
 	"help\0[-\021\0"
@@ -1608,7 +1737,7 @@ static int c_unsupported(const char *dev, int argc, char **argv);
 static int (*const dmcmd_run[])(const char *dev, int argc, char **argv) = {
 	c_help, c_create, c_remove, c_remove_all, c_simple, c_simple, c_load, c_simple, c_load, c_wipe,
 	c_rename, c_unsupported, c_message, c_ls, c_info, c_deps, c_unsupported, c_table, c_table, c_wait,
-	c_mknodes, c_unsupported, c_udev, c_udev, c_udev, c_udev, c_cookies, c_cookies, c_targets,
+	c_mknodes, c_mangle, c_udev, c_udev, c_udev, c_udev, c_cookies, c_cookies, c_targets,
 	c_targets, c_version, c_message, c_splitname,
 };
 #define NDMCMDS (sizeof dmcmd_run / sizeof *dmcmd_run)
@@ -1714,6 +1843,16 @@ int dmsetup_main(int argc, char **argv)
 		sw[i] += sw[i] < 255;
 		if (optarg)
 			sarg[i] = optarg;
+		if (i == S_MANGLENAME) {
+			for (mangle_mode = MANGLE_HEX; mangle_mode >= 0 &&
+			     !same_name(nth_string("none\0auto\0hex", (unsigned)mangle_mode), optarg, strlen(optarg));
+			     mangle_mode--)
+				;
+			if (mangle_mode < 0) {
+				say("Unknown name mangling mode.");
+				goto cmdline;
+			}
+		}
 	}
 	if (!sw[S_MAJOR] != !sw[S_MINOR]) {
 		say("Please specify both major number and minor number.");

@@ -104,9 +104,8 @@ static int dispatch(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((cmd = find_command(argv[i])) == NCOMMANDS) {
+	if ((cmd = find_command(argv[i])) == NCOMMANDS)
 		return bad_usage("unknown command '%s'; 'dmsnap --help' lists them", argv[i]);
-	}
 	return handlers[cmd](argc - i, argv + i);
 }
 

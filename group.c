@@ -25,10 +25,9 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 	*n = plain ? 1 : (size_t)npos;
 	if (npos < 1)
 		return usage_error();
-	if (*n > 1 && (t->cow.reattach || t->snapname[0])) {
+	if (*n > 1 && (t->cow.reattach || t->snapname[0]))
 		return bad_usage("%s: %s takes one NAME COW, not a group", cmd,
-		     t->cow.reattach ? "--reattach" : "-s");
-	}
+				 t->cow.reattach ? "--reattach" : "-s");
 	if (!(*p = calloc(*n, sizeof **p)))
 		return fail(-ENOMEM, "%s:", cmd);
 	for (size_t i = 0; i < *n; i++) {
@@ -41,9 +40,8 @@ int parse_pairs(const char *cmd, char **pos, int npos, const struct snap_plan *t
 			q->cow.path = pos[1];
 			break;
 		}
-		if (!colon || colon == pos[i] || !colon[1]) {
+		if (!colon || colon == pos[i] || !colon[1])
 			return bad_usage("%s: '%s' is not NAME:COW", cmd, pos[i]);
-		}
 		*colon = '\0';
 		q->name = pos[i];
 		q->cow.path = colon + 1;

@@ -26,7 +26,7 @@ static int add_field(struct report *r, size_t f)
 }
 
 /* Is s (len bytes) name, ignoring case? */
-static int same_name(const char *name, const char *s, size_t len)
+int same_name(const char *name, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (!name[i] || tolower((unsigned char)name[i]) != tolower((unsigned char)s[i]))

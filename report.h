@@ -52,6 +52,8 @@ struct report {
  */
 int report_init(struct report *r, const char *fields, const unsigned char (*attrs)[2], const char *sections,
 		const char *list, unsigned flags, const char *sep, const char **bad, size_t *badlen);
+/* Is s (len bytes) name, ignoring case? */
+int same_name(const char *name, const char *s, size_t len);
 /* Field f's name, or with heading its heading. */
 const char *report_name(const char *fields, size_t f, int heading);
 /* One object: a value for each picked field, copied. */

@@ -138,9 +138,8 @@ int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, 
 	while ((c = getopt_long(argc, argv, "c:s:nvqh", list, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (parse_u64(optarg, &end, &p->cow.chunk) || *end || !p->cow.chunk) {
+			if (parse_u64(optarg, &end, &p->cow.chunk) || *end || !p->cow.chunk)
 				return bad_usage("%s: -c takes a chunk size in sectors, got '%s'", cmd, optarg);
-			}
 			break;
 		case 's': snapname = optarg; break;
 		case 'n': p->cow.transient = 1; break;
@@ -158,17 +157,14 @@ int parse_snap_args(int argc, char **argv, struct snap_plan **group, size_t *n, 
 		default: return usage_error();
 		}
 	}
-	if (p->cow.reattach && p->cow.force) {
+	if (p->cow.reattach && p->cow.force)
 		return bad_usage("snap: --reattach keeps the COW's content, --force zeroes it; give one");
-	}
-	if (p->cow.reattach && p->cow.transient) {
+	if (p->cow.reattach && p->cow.transient)
 		return bad_usage("snap: --reattach needs a persistent store, -n makes a transient one; give one");
-	}
 	if (snapname) {
-		if (snapname[0] == '-' || dm_check_name(snapname)) {
+		if (snapname[0] == '-' || dm_check_name(snapname))
 			return bad_usage("%s: '%s' is not a device name for a snapshot: 1-127%s, not starting with '-'", cmd,
-			     snapname, name_rule);
-		}
+					 snapname, name_rule);
 		snprintf(p->snapname, sizeof p->snapname, "%s", snapname);
 	}
 	return parse_pairs(cmd, argv + optind, argc - optind, p, group, n);
