@@ -205,13 +205,13 @@ void origin_identity(uint32_t major, uint32_t minor, uint64_t sectors, const cha
 
 void describe_record(const struct cow_record *r, char *buf, size_t size)
 {
-	const unsigned char *u = r->fs_uuid;
+	char uuid[64] = "";
+	int n = 0;
 
-	if (r->has_uuid)
-		snprintf(buf, size, "%s (%llu sectors, filesystem UUID %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x)",
-			 r->origin[0] ? r->origin : "?", (unsigned long long)r->origin_sectors, u[0], u[1], u[2], u[3],
-			 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-	else
-		snprintf(buf, size, "%s (%llu sectors)", r->origin[0] ? r->origin : "?",
-			 (unsigned long long)r->origin_sectors);
+	/* 8-4-4-4-12 hex digits: a dash before bytes 4, 6, 8 and 10 */
+	for (int i = 0; r->has_uuid && i < 16; i++)
+		n += snprintf(uuid + n, sizeof uuid - (size_t)n, "%s%02x",
+			      i ? (0x550 >> i & 1 ? "-" : "") : ", filesystem UUID ", r->fs_uuid[i]);
+	snprintf(buf, size, "%s (%llu sectors%s)", r->origin[0] ? r->origin : "?",
+		 (unsigned long long)r->origin_sectors, uuid);
 }

@@ -1273,6 +1273,15 @@ static void test_record(void)
 	check_u64("its id, index, sectors", id * 10000 + index * 100 + sectors, 70299);
 	buf[20] ^= 1;
 	check_int("a damaged label is none", label_decode(buf, &id, &index, &sectors), -ENOENT);
+	char said[160];
+	in.fs_uuid[0] = 0xab, in.fs_uuid[15] = 0xf0;
+	describe_record(&in, (char *)said, sizeof said);
+	check_str("described", said, "md2 (819200 sectors, filesystem UUID ab020304-0506-0708-090a-0b0c0d0e0ff0)");
+	in.has_uuid = 0, in.origin[0] = '\0';
+	describe_record(&in, (char *)said, sizeof said);
+	check_str("described without a uuid or a name", said, "? (819200 sectors)");
+	describe_record(&in, (char *)said, 8);
+	check_str("described, cut to its buffer", said, "? (8192");
 	end();
 }
 
