@@ -29,9 +29,9 @@ DESTDIR =
 DRACUTMODDIR = /usr/lib/dracut/modules.d/90dmsnap
 # make install DMSETUP_LINK=1: also sbin/dmsetup -> dmsnap (dmsnap.8, "Invoked as dmsetup").
 DMSETUP_LINK =
-SRCS = dmsnap.c dmsetup.c wrap.c snap.c group.c grow.c cow.c cowdev.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c report.c util.c
-OBJS = dmsnap.o dmsetup.o wrap.o snap.o group.o grow.o cow.o cowdev.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o report.o util.o
-HDRS = backup.h cli.h cow.h cowdev.h device.h dm_ioctl.h dmsetup.h faults.h group.h grow.h lock.h merge.h plan.h probe.h record.h report.h show.h snap.h targets.h util.h window.h world.h wrap.h
+SRCS = dmsnap.c dmsetup.c wrap.c snap.c group.c grow.c cow.c cowdev.c show.c backup.c merge.c world.c device.c window.c cli.c probe.c targets.c dm_ioctl.c lock.c record.c report.c mangle.c util.c
+OBJS = dmsnap.o dmsetup.o wrap.o snap.o group.o grow.o cow.o cowdev.o show.o backup.o merge.o world.o device.o window.o cli.o probe.o targets.o dm_ioctl.o lock.o record.o report.o mangle.o util.o
+HDRS = backup.h cli.h cow.h cowdev.h device.h dm_ioctl.h dmsetup.h faults.h group.h grow.h lock.h mangle.h merge.h plan.h probe.h record.h report.h show.h snap.h targets.h util.h window.h world.h wrap.h
 
 all: dmsnap
 

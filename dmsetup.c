@@ -9,7 +9,6 @@
  * named five ways, its messages as libdevmapper words them, its exit codes).
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,6 +26,7 @@
 #include "cli.h"
 #include "device.h"
 #include "dmsetup.h"
+#include "mangle.h"
 #include "probe.h"
 #include "report.h"
 #include "util.h"
@@ -1200,79 +1200,6 @@ static int c_splitname(const char *dev, int argc, char **argv)
 enum { MANGLE_NONE, MANGLE_AUTO, MANGLE_HEX };
 static int mangle_mode = MANGLE_AUTO;
 
-/*
- * s as libdevmapper mangles it into buf (size bytes, the NUL included):
- * each unsafe byte as \xNN, a \xNN already there kept.  1 for a string
- * that mixes both (or ends in a cut \xN), 2 for one whose mangled form
- * does not fit.
- */
-static int mangle(const char *s, char *buf, size_t size)
-{
-	size_t len = strlen(s), j = 0;
-	int kept = 0, coded = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		int plain = isalnum(c) || strchr("#+-.:=@_", c), whole = s[i] == '\\' && s[i + 1] == 'x';
-		if (whole ? len - i < 4 || coded : !plain && kept)
-			return 1;
-		if (size - j < (plain ? 1u : 4u))
-			return 2;
-		if (whole)
-			memcpy(buf + j, s + i, 4), i += 3, j += 4, kept = 1;
-		else if (plain)
-			buf[j++] = (char)c;
-		else
-			j += (size_t)snprintf(buf + j, 5, "\\x%02x", c), coded = 1;
-	}
-	if (j == size)
-		return 2;
-	buf[j] = '\0';
-	return 0;
-}
-
-/* The value of hex digit c, or -1. */
-static int hex_digit(int c)
-{
-	const char *d = c ? strchr("0123456789abcdef", tolower(c)) : NULL;
-
-	return d ? (int)(d - "0123456789abcdef") : -1;
-}
-
-/*
- * s with each \xNN decoded, as libdevmapper's --manglename none reads it:
- * a \x without a hex digit after it ends the string, unless nothing was
- * decoded before it (then s stays as it is).
- */
-static const char *unmangle(const char *s, char *buf)
-{
-	size_t j = 0, n = strlen(s);
-	int decoded = 0, hi, lo;
-
-	for (size_t i = 0; i < n; i++, j++) {
-		buf[j] = s[i];
-		if (s[i] == '\\' && s[i + 1] == 'x') {
-			if ((hi = hex_digit(s[i + 2])) < 0)
-				break;
-			lo = hex_digit(s[i + 3]);
-			buf[j] = (char)(lo < 0 ? hi : hi << 4 | lo);
-			i += 3;
-			decoded = 1;
-		}
-	}
-	buf[j] = '\0';
-	return decoded ? buf : s;
-}
-
-/* Does s hold "\x5cx", the sign of a string mangled twice? */
-static int mangled_twice(const char *s)
-{
-	for (; (s = strchr(s, '\\')); s++)
-		if (!strncmp(s, "\\x5cx", 5))
-			return 1;
-	return 0;
-}
-
 static int c_mangle(const char *dev, int argc, char **argv)
 {
 	char buf[2][DM_UUID_LEN + 1];  /* + 1: mangle writes a \xNN's NUL past the end */
@@ -1291,15 +1218,15 @@ static int c_mangle(const char *dev, int argc, char **argv)
 	s[0] = dev ? dev : dname;
 	s[1] = i.uuid;
 	for (k = 0; k < 2; k++)
-		if (mangle_mode == MANGLE_AUTO && mangled_twice(s[k]))
+		if (mangle_mode == MANGLE_AUTO && dm_mangled_twice(s[k]))
 			return errf("The %s \"%s\" seems to be mangled more than once. Manual intervention required to %s.\n",
 				    k ? "UUID" : "name", s[k], k ? "correct the device UUID" : "rename the device"), 1;
 	for (k = 0; k < 2; k++) {
 		const char *now = k ? i.uuid : i.name;
 		want[k] = buf[k];
 		if (mangle_mode == MANGLE_NONE) {
-			want[k] = unmangle(now, buf[k]);
-		} else if ((r = mangle(now, buf[k], k ? DM_UUID_LEN : DM_NAME_LEN))) {
+			want[k] = dm_unmangle(now, buf[k]);
+		} else if ((r = dm_mangle(now, buf[k], k ? DM_UUID_LEN : DM_NAME_LEN))) {
 			errf(r == 1 ? "The %s \"%s\" contains mixed mangled and unmangled characters or it's already mangled improperly.\n" :
 				      "Mangled form of the %s too long for \"%s\".\n", k ? "UUID" : "name", now);
 			errf("Failed to mangle device %s \"%s\".\n", k ? "uuid" : "name", now);

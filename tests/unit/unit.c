@@ -23,6 +23,7 @@
 
 #include "../../dm_ioctl.h"
 #include "../../probe.h"
+#include "../../mangle.h"
 #include "../../record.h"
 #include "../../report.h"
 #include "../../targets.h"
@@ -1285,6 +1286,55 @@ static void test_record(void)
 	end();
 }
 
+/* ---- libdevmapper's name mangling (what dmsetup_link compares with the real dmsetup) ---- */
+
+static void mangle_case(const char *s, size_t size, int want, const char *mangled)
+{
+	char buf[200];
+
+	check_int(s, dm_mangle(s, buf, size), want);
+	if (want == 0)
+		check_str(s, buf, mangled);
+}
+
+static void test_mangle(void)
+{
+	char name[140], buf[200];
+
+	begin("mangle: unsafe bytes as \\xNN, a \\xNN kept, mixed and too long refused");
+	mangle_case("Az09#+-.:=@_", 128, 0, "Az09#+-.:=@_");
+	mangle_case("a b", 128, 0, "a\\x20b");
+	mangle_case("caf\xc3\xa9/\t", 128, 0, "caf\\xc3\\xa9\\x2f\\x09");
+	mangle_case("a\\x20b", 128, 0, "a\\x20b");
+	mangle_case("a\\x20b c", 128, 1, NULL);
+	mangle_case("a b\\x20c", 128, 1, NULL);
+	mangle_case("ab\\x2", 128, 1, NULL);
+	mangle_case("a b", 4, 2, NULL);
+	mangle_case("a b", 6, 2, NULL);
+	mangle_case("a b", 7, 0, "a\\x20b");
+	memset(name, 'n', 127), name[127] = '\0';
+	mangle_case(name, 128, 0, name);
+	memset(name, 'n', 128), name[128] = '\0';
+	mangle_case(name, 128, 2, NULL);
+	memset(name, ' ', 31), strcpy(name + 31, "abc");
+	check_int("31 blanks and 3 letters: 127 bytes mangled", dm_mangle(name, buf, 128), 0);
+	check_int("their length", (int)strlen(buf), 127);
+	name[33] = ' ';
+	check_int("32 blanks and 2 letters: 130", dm_mangle(name, buf, 128), 2);
+	end();
+
+	begin("unmangle: each \\xNN decoded as --manglename none reads it");
+	check_str("decoded", dm_unmangle("a\\x20b\\x4A\\x4a", buf), "a bJJ");
+	strcpy(name, "plain");
+	check_int("nothing to decode: the string itself", dm_unmangle(name, buf) == name, 1);
+	check_str("a bad \\x first: as it was", dm_unmangle("a\\xzz", buf), "a\\xzz");
+	check_str("a bad \\x after a good one cuts the rest", dm_unmangle("\\x41b\\xzzc", buf), "Ab");
+	check_str("one digit is that digit, the next byte skipped", dm_unmangle("\\x4zq", buf), "\x04q");
+	check_int("mangled twice", dm_mangled_twice("a\\x5cx20b"), 1);
+	check_int("mangled once", dm_mangled_twice("a\\x20b\\x5c"), 0);
+	end();
+}
+
 /* ---- device numbers ---- */
 
 static void test_devno(void)
@@ -1623,6 +1673,7 @@ int main(void)
 	test_first_devno();
 	test_round_trips();
 	test_record();
+	test_mangle();
 	test_signatures();
 	test_devno();
 	test_dev_encoding();
