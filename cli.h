@@ -58,7 +58,8 @@ int show_help(void);    /* synopsis on stdout; EXIT_OK */
 /*
  * getopt_long's table of a command's long options, then --help ('h'):
  * spec holds a NUL-ended word each (its short letter, '=' if it takes an
- * argument or else ' ', its name), then an empty one.
+ * argument or else ' ', its name), then an empty one.  At most six words:
+ * the table is static, eight entries with --help and the end.
  */
 const struct option *long_opts(const char *spec);
 

@@ -12,13 +12,17 @@
 ORIGIN=/mnt/o
 FIXTURES=$(grep -qw 'dmsnap\.fixtures' /proc/cmdline && echo yes)
 
-# consistent: in the view (dm_look) taken after the case, nothing suspended or
-# half loaded, md2 linear exactly when it has no snapshots (or merging), every
+# look: the view consistent reads (dmsetup's info and status: a status line
+# names its target as a table line does).
+look() { dm_look info status; }
+
+# consistent: in the view taken after the case, nothing suspended or half
+# loaded, md2 linear exactly when it has no snapshots (or merging), every
 # snapshot live and valid, no device but md2's, every COW device in use.
 consistent() {
 	settled_in || return 1
-	awk '$1 == "table" && $2 == "md2:" { t = $5 }
-		$1 == "table" && $5 == "snapshot" { snaps++ }
+	awk '$1 == "status" && $2 == "md2:" { t = $5 }
+		$1 == "status" && $5 == "snapshot" { snaps++ }
 		$1 == "status" && $5 == "snapshot" && $6 == "Invalid" { invalid = 1 }
 		$1 == "info" && $2 !~ /^(md2|md2_dup|md2_snap.*)$/ && left == "" { left = $2 }
 		$1 == "info" && $2 ~ /-cow$/ && $6 == 0 && unused == "" { unused = $2 }
@@ -124,7 +128,7 @@ matrix() {
 		to_state "$state" "$mount"
 		rc=0
 		DMSNAP_TRACE=1 DMSNAP_FAIL=$i:EIO "$@" >/tmp/case.out 2>&1 || rc=$?
-		dm_look
+		look
 		# How many ioctls run issues while it watches depends on timing: a step
 		# this run never reached proves nothing either way.
 		if ! grep -q "^dmsnap-trace: $i " /tmp/case.out; then
@@ -143,7 +147,7 @@ matrix() {
 		[ -z "$FIXTURES" ] || fixture_begin "$wf-kill-$i" "$wf step $i $what"
 		rc=0
 		dmsnap recover >/tmp/recover.out 2>&1 || rc=$?
-		if [ -n "$FIXTURES" ]; then fixture_end $rc; else dm_look; fi
+		if [ -n "$FIXTURES" ]; then fixture_end $rc; else look; fi
 		if [ $rc -eq 0 ] && why=$(consistent) && writable; then
 			pass "$wf step $i ($what) kill+recover"
 			row "$wf" "$i" "$what" kill "recovered: $(grep -v 'nothing to do' /tmp/recover.out | tr '\n' ' ' | cut -c1-60)"
