@@ -279,7 +279,7 @@ dm_look() {
 }
 
 # has_dev NAME: a dm device of that name exists (read from sysfs: no dmsetup call).
-has_dev() { grep -qsx "$1" /sys/block/dm-*/dm/name; }
+has_dev() { grep -qsxF -- "$1" /sys/block/dm-*/dm/name; }
 
 # settled_in: in the view, no device suspended, none holding an inactive table,
 # none without a live table (a half-made snapshot). Says what is wrong, else silent.
