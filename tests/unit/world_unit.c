@@ -631,9 +631,9 @@ static int test_fixtures(const char *dir)
 	"inactive md2_snap: 0 819200 snapshot 253:0 254:32 P 32\n" \
 	"status md2_snap:\n"
 
-/* md2 frozen in a group's switch with snapshot-origin loaded; another origin's snapshot (uuid). */
-#define TOP_FROZEN \
-	"info md2 253 1 LIsw 1 1 0\n" \
+/* md2 linear with snapshot-origin loaded, frozen (attr LIsw) or not (LI-w); another origin's snapshot (uuid). */
+#define TOP_LOADED(attr) \
+	"info md2 253 1 " attr " 1 1 0\n" \
 	"table md2: 0 819200 linear 254:0 0\n" \
 	"inactive md2: 0 819200 snapshot-origin 253:0\n" \
 	"status md2: 0 819200 linear\n"
@@ -711,25 +711,19 @@ static void test_plans(void)
 		  "status md2_snap: 0 819200 snapshot 64/524288 64\n",
 		  REPAIR_RESUME, "md2_snap", NULL);
 	plan_case("plan: snapshot-origin loaded, md2 suspended, snapshot live: swapped in",
-		  "case hand\n"
-		  "info md2 253 1 LIsw 1 1 0\ntable md2: 0 819200 linear 254:0 0\n"
-		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
+		  "case hand\n" TOP_LOADED("LIsw") DUP
 		  SNAP_LIVE("DMSNAP-md2_snap"),
 		  REPAIR_SWAP_IN_ORIGIN, "md2", NULL);
 	plan_case("plan: snapshot-origin loaded, snapshot live, md2 never suspended: cleared (writes went past it)",
-		  "case hand\n"
-		  "info md2 253 1 LI-w 1 1 0\ntable md2: 0 819200 linear 254:0 0\n"
-		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
+		  "case hand\n" TOP_LOADED("LI-w") DUP
 		  SNAP_LIVE("DMSNAP-md2_snap"),
 		  REPAIR_CLEAR_INACTIVE, "md2", "(that operation did not happen)");
 	plan_case("plan: snapshot-origin loaded, snapshot not live yet: cleared",
-		  "case hand\n"
-		  "info md2 253 1 LI-w 1 1 0\ntable md2: 0 819200 linear 254:0 0\n"
-		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
+		  "case hand\n" TOP_LOADED("LI-w") DUP
 		  SNAP_LOADED("DMSNAP-md2_snap"),
 		  REPAIR_CLEAR_INACTIVE, "md2", "(that operation did not happen)");
 	plan_case("plan: group member frozen, staged, the group's other snapshot live: its snapshot resumed",
-		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  "case hand\n" TOP_LOADED("LIsw") DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
 		  REPAIR_RESUME, "md2_snap", "the rest of its group went live: resumed, at the group's instant");
 	plan_case("plan: group member frozen under snapshot-origin, staged, the other live: its snapshot resumed",
 		  "case hand\n"
@@ -738,24 +732,22 @@ static void test_plans(void)
 		  SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
 		  REPAIR_RESUME, "md2_snap", NULL);
 	plan_case("plan: group member frozen, staged, the other snapshot of another group: cleared",
-		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.345"),
+		  "case hand\n" TOP_LOADED("LIsw") DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.345"),
 		  REPAIR_CLEAR_INACTIVE, "md2", "(that operation did not happen)");
 	plan_case("plan: group member frozen, staged, the other snapshot staged too: cleared",
-		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34")
+		  "case hand\n" TOP_LOADED("LIsw") DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34")
 		  "info log_snap 253 5 -I-w 0 0 0 DMSNAP-log_snap+G12.34\ntable log_snap:\n"
 		  "inactive log_snap: 0 409600 snapshot 253:3 254:48 P 32\nstatus log_snap:\n",
 		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
 	plan_case("plan: group member frozen, staged, the other snapshot live but suspended: cleared",
-		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L-sw", "DMSNAP-log_snap+G12.34"),
+		  "case hand\n" TOP_LOADED("LIsw") DUP SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L-sw", "DMSNAP-log_snap+G12.34"),
 		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
 	plan_case("plan: group member staged but never frozen, the other live: cleared (writes went past it)",
-		  "case hand\n"
-		  "info md2 253 1 LI-w 1 1 0\ntable md2: 0 819200 linear 254:0 0\n"
-		  "inactive md2: 0 819200 snapshot-origin 253:0\nstatus md2: 0 819200 linear\n" DUP
+		  "case hand\n" TOP_LOADED("LI-w") DUP
 		  SNAP_LOADED("DMSNAP-md2_snap+G12.34") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
 		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
 	plan_case("plan: a snapshot taken alone, frozen and staged, another group's snapshot live: cleared",
-		  "case hand\n" TOP_FROZEN DUP SNAP_LOADED("DMSNAP-md2_snap") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
+		  "case hand\n" TOP_LOADED("LIsw") DUP SNAP_LOADED("DMSNAP-md2_snap") LOG_SNAP("L--w", "DMSNAP-log_snap+G12.34"),
 		  REPAIR_CLEAR_INACTIVE, "md2", NULL);
 	plan_case("plan: linear loaded after the snapshots went: swapped in",
 		  "case hand\n"
